@@ -1,0 +1,52 @@
+# Resync Workbench — the commands a user and CI run. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# The CPU build of PyTorch: on these machines pip finds this exact release as a local CPU wheel.
+# Elsewhere: make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu" test
+TORCH_SPEC ?= torch==2.13.0
+RESYNC_PORT ?= 8888
+TWSIM_PORT ?= 31116
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench eval lint format install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip wheel
+
+# Reinstall only when the project's metadata changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@RESYNC_PORT=$(RESYNC_PORT) TWSIM_PORT=$(TWSIM_PORT) ROOT_FLAG="$(ROOT_FLAG)" \
+		VENV=$(VENV) bash scripts/run.sh
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+eval: $(STAMP)
+	$(VENV)/bin/resync-eval tests/evals
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,12 @@
+"""Development configuration used by `make run` (jupyter lab --config=jupyter_config.py)."""
+
+# ruff: noqa: F821  (`c` is injected by traitlets when it loads this file)
+import os
+
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.port = int(os.environ.get("RESYNC_PORT", "8888"))
+c.ServerApp.open_browser = False
+c.ServerApp.root_dir = os.path.dirname(os.path.abspath(__file__))
+c.ServerApp.jpserver_extensions = {"resync_ext": True}
+c.LabApp.default_url = "/lab/tree/notebooks/chat.ipynb"
+c.ResyncApp.agents_config = os.path.join(c.ServerApp.root_dir, "config", "runtime.json")

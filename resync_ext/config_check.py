@@ -1,0 +1,75 @@
+"""Validate ResyncApp's settings at start, so a wrong value is one clear line naming the setting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from resync_ext.errors import ConfigError
+
+_CRON_FIELDS = 5
+
+
+def _check_url(name: str, value: str, *, required: bool) -> None:
+    if not value:
+        if required:
+            raise ConfigError(name, value, "must be set to an http(s) URL")
+        return
+    parsed = urlparse(value)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ConfigError(name, value, "must be an http(s) URL such as https://host:31116")
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as e:
+        raise ConfigError(name, value, f"has a bad port ({e})") from e
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(name, value, f"must be between {low:g} and {high:g}")
+
+
+def _check_cron(name: str, value: str) -> None:
+    if not value:
+        return
+    if len(value.split()) != _CRON_FIELDS:
+        raise ConfigError(name, value, "must be a 5-field crontab expression like '0 6 * * *'")
+    from apscheduler.triggers.cron import CronTrigger  # light: apscheduler has no heavy deps
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as e:
+        raise ConfigError(name, value, f"is not a valid crontab expression ({e})") from e
+
+
+def validate_settings(app: Any) -> None:
+    """Raise ConfigError for the first setting of ``app`` that cannot work."""
+    _check_url("tws_url", app.tws_url, required=True)
+    _check_url("lm_api_base", app.lm_api_base, required=False)
+    _check_url("qdrant_url", app.qdrant_url, required=False)
+    if app.tws_ca_bundle and not os.path.isfile(app.tws_ca_bundle):
+        raise ConfigError("tws_ca_bundle", app.tws_ca_bundle, "is not a readable file")
+    _check_range("tws_timeout", app.tws_timeout, 0.1, 600)
+    _check_range("lm_timeout", app.lm_timeout, 1, 3600)
+    _check_range("lm_temperature", app.lm_temperature, 0, 2)
+    _check_range("lm_max_tokens", app.lm_max_tokens, 16, 32768)
+    _check_range("audit_interval_min", app.audit_interval_min, 0, 7 * 24 * 60)
+    _check_range("audit_reject_confidence", app.audit_reject_confidence, 0, 1)
+    _check_cron("report_cron", app.report_cron)
+    if app.vector_engine not in {"edge", "local"}:
+        raise ConfigError("vector_engine", app.vector_engine, "must be 'edge' or 'local'")
+    if app.lm_model != "local" and "/" not in app.lm_model:
+        raise ConfigError(
+            "lm_model", app.lm_model, "must be 'local' or a provider id like 'openai/gpt-4o-mini'"
+        )
+    if app.local_model_path and not os.path.isfile(app.local_model_path):
+        raise ConfigError("local_model_path", app.local_model_path, "is not a file")
+    data_dir = Path(app.data_dir).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError("data_dir", app.data_dir, f"cannot be created ({e.strerror})") from e
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError("data_dir", app.data_dir, "is not writable")

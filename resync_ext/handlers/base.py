@@ -1,0 +1,152 @@
+"""The base of every Resync REST handler: services as typed properties, errors mapped in one place."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel, ValidationError
+from tornado import web
+
+from resync_ext.errors import InvalidInput, ResyncError, Unavailable
+
+if TYPE_CHECKING:
+    from resync_ext.app import ResyncApp
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 1 << 20  # a review or report request is a few hundred bytes; 1 MiB is generous
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+class PayloadTooLarge(ResyncError):
+    """A request body over the limit."""
+
+    http_status = 413
+    reason = "too_large"
+
+
+class ResyncHandler(APIHandler):
+    """Base REST handler: JSON in and out, domain errors rendered as JSON with a fitting status."""
+
+    #: OpenAPI operations of this handler, by lower-case method (see handlers/openapi.py).
+    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    # -- services -------------------------------------------------------------------------------
+    @property
+    def resync(self) -> ResyncApp:
+        """The extension app, owner of every service."""
+        return self.settings["resync_app"]  # type: ignore[no-any-return]
+
+    def service(self, key: str) -> Any:
+        """Return the service stored as ``resync_<key>``, or 503 when it is not available."""
+        svc = self.settings.get(f"resync_{key}")
+        if svc is None:
+            raise Unavailable(f"the {key} service is not available", service=key)
+        return svc
+
+    @property
+    def tws(self) -> Any:
+        """The read-only TWS client."""
+        return self.service("tws")
+
+    @property
+    def memory_store(self) -> Any:
+        """The memory store (Mem0 over Qdrant)."""
+        return self.service("memory")
+
+    @property
+    def agents(self) -> Any:
+        """The agents registry."""
+        return self.service("agents")
+
+    @property
+    def review_queue(self) -> Any:
+        """The review queue of flagged memories."""
+        return self.service("queue")
+
+    @property
+    def auditor(self) -> Any:
+        """The auditor."""
+        return self.service("auditor")
+
+    @property
+    def reports(self) -> Any:
+        """The papermill report runner."""
+        return self.service("reports")
+
+    # -- input ----------------------------------------------------------------------------------
+    def body_model(self, model: type[M]) -> M:
+        """Parse and validate the JSON body into ``model`` (400 on anything wrong)."""
+        raw = self.request.body or b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as e:
+            raise InvalidInput(f"body is not valid JSON: {e}") from e
+        try:
+            return model.model_validate(data)
+        except ValidationError as e:
+            raise InvalidInput(_first_error(e)) from e
+
+    def query_model(self, model: type[M]) -> M:
+        """Validate the query arguments into ``model`` (400 on anything wrong)."""
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        try:
+            return model.model_validate(args)
+        except ValidationError as e:
+            raise InvalidInput(_first_error(e)) from e
+
+    # -- output ---------------------------------------------------------------------------------
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        """Write ``obj`` (a pydantic model or JSON-able value) with ``status``."""
+        if isinstance(obj, BaseModel):
+            obj = obj.model_dump(mode="json")
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(obj, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Render every error as ``{"message", "reason"}`` without a traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = self._reason
+        reason = "error"
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message % exc.args if exc.log_message else self._reason
+            reason = {403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+                status_code, "error"
+            )
+        elif exc is not None and hasattr(exc, "http_status"):
+            message = str(exc)
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+        elif status_code >= 500:
+            message = "internal error; see the server log"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "reason": reason}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log domain errors as one line; only unexpected ones with a traceback."""
+        status = getattr(value, "http_status", None)
+        if status is not None:
+            self.log.info("%s %s -> %d %s", self.request.method, self.request.path, status, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        status = getattr(e, "http_status", None)
+        if isinstance(status, int) and not isinstance(e, web.HTTPError):
+            # A domain error: render with its own status instead of tornado's 500.
+            self.log_exception(type(e), e, e.__traceback__)
+            if self._finished:
+                return
+            self.set_status(status)
+            self.write_error(status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)  # type: ignore[misc]

@@ -1,0 +1,87 @@
+"""Mask secrets in text before it is logged, stored or sent to an LM.
+
+One module, shared by the TWS tools (job logs), the memory store (questions, answers, evidence)
+and the chat path (anything that leaves for the LM). The patterns err on the side of masking:
+a masked word that was not a secret costs little, a leaked password costs a lot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "***"
+
+_KEY_WORDS = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|api[_-]?key|apikey|access[_-]?key"
+    r"|secret[_-]?key|private[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|token"
+    r"|credentials?|session[_-]?id"
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Basic xxx / Bearer xxx (headers, curl -H lines)
+    (
+        re.compile(r"(?i)\b(authorization\s*[:=]\s*)(basic|bearer|token|apikey)\s+[A-Za-z0-9._~+/=-]+"),
+        rf"\1\2 {MASK}",
+    ),
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    # user:password@host in URLs and connection strings
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)"), rf"\1{MASK}\2"),
+    # Oracle style user/password@tns
+    (re.compile(r"\b([A-Za-z_][A-Za-z0-9_$#]*/)[^\s/@]+(@[A-Za-z0-9_.:-]+)"), rf"\1{MASK}\2"),
+    # key=value, key: value, "key": "value", --key value, -Dkey=value
+    (
+        re.compile(
+            rf"(?i)(\"?(?:[A-Za-z0-9_.-]*[_.-])?(?:{_KEY_WORDS})\"?\s*[:=]\s*\"?)([^\s\"',;&]+)"
+        ),
+        rf"\1{MASK}",
+    ),
+    (re.compile(rf"(?i)(--?(?:{_KEY_WORDS})[ =])([^\s\"']+)"), rf"\1{MASK}"),
+    # "password is hunter2" / "pwd hunter2" in free text
+    (
+        re.compile(r"(?i)\b(password|passwd|pwd|passphrase)(\s+(?:is|was|=)?\s*)([^\s,;.]{3,})"),
+        rf"\1\2{MASK}",
+    ),
+    # Well-known token shapes that need no key word around them
+    (re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}\b"), MASK),  # OpenAI-style keys
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),  # GitHub tokens
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), MASK),  # AWS access key ids
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        MASK,
+    ),
+)
+
+# Phrases that merely mention a credential (not a value) and must survive masking intact,
+# e.g. Oracle's "ORA-01017: invalid username/password; logon denied".
+_PROTECT = re.compile(r"(?i)invalid username/password|username/password")
+
+
+def mask_secrets(text: str) -> str:
+    """Return ``text`` with passwords, tokens, keys and credentials replaced by ``***``."""
+    if not text:
+        return text
+    protected: list[str] = []
+
+    def _stash(m: re.Match[str]) -> str:
+        protected.append(m.group(0))
+        return f"\x00{len(protected) - 1}\x00"
+
+    out = _PROTECT.sub(_stash, text)
+    for pattern, repl in _PATTERNS:
+        out = pattern.sub(repl, out)
+    if protected:
+        out = re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m.group(1))], out)
+    return out
+
+
+def mask_obj(value: Any) -> Any:
+    """Mask every string inside a JSON-like value (dicts, lists, tuples, scalars)."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {k: mask_obj(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_obj(v) for v in value]
+    return value

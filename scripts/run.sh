@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the TWS simulator (demo scenario) and JupyterLab with the extension; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+RESYNC_PORT=${RESYNC_PORT:-8888}
+TWSIM_PORT=${TWSIM_PORT:-31116}
+export RESYNC_TWS_URL=${RESYNC_TWS_URL:-http://127.0.0.1:${TWSIM_PORT}}
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+"$VENV/bin/resync-twsim" --scenario demo --host 127.0.0.1 --port "$TWSIM_PORT" &
+pids+=($!)
+
+# shellcheck disable=SC2086  # ROOT_FLAG is empty or one flag
+"$VENV/bin/jupyter" lab --config=jupyter_config.py --ServerApp.port="$RESYNC_PORT" ${ROOT_FLAG:-} &
+pids+=($!)
+wait -n "${pids[@]}"
