@@ -1,0 +1,484 @@
+"""Read-only async client for the HWA/TWS REST API v2 (pool, TTL cache, retries, breaker).
+
+Every request passes through ``ReadOnlyTransport``, which refuses anything but a GET/HEAD of an
+allow-listed read endpoint on the configured host before a byte is sent, whatever code builds
+the request. See ``reference/tws-api.md`` §2.1 for the endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+
+from .cache import TTLCache
+from .errors import (
+    TWSAuthError,
+    TWSBadRequest,
+    TWSError,
+    TWSNotFound,
+    TWSUnavailable,
+    TWSWriteRefused,
+)
+from .models import (
+    EngineInfo,
+    Job,
+    JobCount,
+    JobStream,
+    Page,
+    Resource,
+    Workstation,
+    parse_flow_node,
+)
+from .resilience import RETRYABLE_STATUS, CircuitBreaker, RetryPolicy, parse_retry_after
+
+API = "/twsd/api/v2"
+_ID = r"(?!(?:action|count|joblog|run|query|submit[\w-]*)(?:/|$))[A-Za-z0-9][A-Za-z0-9._~%;:-]*"
+_READ_PATHS = re.compile(
+    r"/(?:engine/info"
+    r"|plan/job(?:/count|/joblog|/run/ID/joblog|/ID(?:/predecessors|/successors)?)?"
+    r"|plan/jobstream(?:/count|/ID(?:/predecessors|/successors)?)?"
+    r"|plan/(?:workstation|resource)(?:/ID)?)".replace("ID", _ID)
+)
+
+
+def is_read_path(path: str) -> bool:
+    """Return whether ``path`` (below ``/twsd/api/v2``) is one of the allowed read endpoints."""
+    return _READ_PATHS.fullmatch(path) is not None
+
+
+class ReadOnlyTransport(httpx.AsyncBaseTransport):
+    """Wrap a transport and refuse every request that is not a read of an allowed endpoint."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, base_url: httpx.URL) -> None:
+        self._inner = inner
+        self._origin = (base_url.scheme, base_url.host, base_url.port)
+        self._prefix = base_url.path.rstrip("/") + API
+
+    def check(self, request: httpx.Request) -> None:
+        """Raise ``TWSWriteRefused`` unless the request is an allowed read."""
+        method, url = request.method.upper(), request.url
+        path = url.path
+        ok = (
+            method in ("GET", "HEAD")
+            and (url.scheme, url.host, url.port) == self._origin
+            and path.startswith(self._prefix)
+            and is_read_path(path[len(self._prefix) :])
+            # a read never carries a body
+            and request.headers.get("content-length", "0") == "0"
+            and "transfer-encoding" not in request.headers
+        )
+        if not ok:
+            raise TWSWriteRefused(method, path)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Check the request, then hand it to the wrapped transport."""
+        self.check(request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self._inner.aclose()
+
+
+def _error_message(resp: httpx.Response) -> tuple[str, list[str]]:
+    """Pull the product's message(s) out of a JSON error body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return (resp.text.strip()[:300] or resp.reason_phrase), []
+    if not isinstance(body, dict):
+        return resp.reason_phrase, []
+    messages = [str(m) for m in body.get("messages") or [] if m]
+    message = body.get("message") or (messages[0] if messages else None)
+    return str(message or body.get("exceptionName") or resp.reason_phrase), messages
+
+
+def _raise_for_status(resp: httpx.Response, path: str) -> None:
+    message, messages = _error_message(resp)
+    status = resp.status_code
+    cls: type[TWSError] = TWSError
+    if status in (401, 403):
+        cls = TWSAuthError
+    elif status == 404:
+        cls = TWSNotFound
+    elif status == 400:
+        cls = TWSBadRequest
+    raise cls(message, status=status, path=path, messages=messages)
+
+
+def _next_offset(next_url: str | None, offset: int, got: int) -> int:
+    """Read the offset of the next page from ``next``, or step past what we got."""
+    if next_url:
+        value = parse_qs(urlsplit(next_url).query).get("offset")
+        if value and value[0].isdigit() and int(value[0]) > offset:
+            return int(value[0])
+    return offset + got
+
+
+class TWSClient:
+    """Read the HWA plan through REST API v2; never writes."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        api_key: str | None = None,
+        verify: bool = True,
+        ca_bundle: str | None = None,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        max_connections: int = 10,
+        cache_ttl: float = 10.0,
+        static_cache_ttl: float = 300.0,
+        cache_size: int = 512,
+        page_size: int = 500,
+        max_items: int = 1000,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.log = logger or logging.getLogger("resync_ext.tws")
+        self.base_url = httpx.URL(base_url.rstrip("/"))
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(
+                verify=self._tls(verify, ca_bundle),
+                http1=True,
+                http2=False,
+                limits=httpx.Limits(
+                    max_connections=max_connections,
+                    max_keepalive_connections=max_connections,
+                    keepalive_expiry=30.0,
+                ),
+            )
+        headers = {"Accept": "application/json", "Include-Count": "true"}
+        auth: httpx.Auth | None = None
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        elif user is not None:
+            auth = httpx.BasicAuth(user, password or "")
+        self.guard = ReadOnlyTransport(transport, self.base_url)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=auth,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
+            transport=self.guard,
+            follow_redirects=False,
+            trust_env=False,  # no proxy/netrc from the environment: the guard sees every byte
+        )
+        self._ttl = {"plan": cache_ttl, "static": static_cache_ttl}
+        self.cache = TTLCache(cache_size)
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker()
+        self.page_size = page_size
+        self.max_items = max_items
+        self.counters = {"requests": 0, "retries": 0, "failures": 0}
+
+    def _tls(self, verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
+        if not verify:
+            self.log.warning(
+                "TLS certificate verification is OFF for %s: anyone on the path can "
+                "impersonate the engine; set a CA bundle instead",
+                self.base_url,
+            )
+            return False
+        try:
+            return ssl.create_default_context(cafile=ca_bundle or None)
+        except (OSError, ssl.SSLError) as e:
+            raise ValueError(f"cannot load the TWS CA bundle {ca_bundle!r}: {e}") from e
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> TWSClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def breaker_state(self) -> str:
+        """Return the circuit breaker state: ``closed``, ``open`` or ``half_open``."""
+        return self.breaker.state
+
+    def stats(self) -> dict[str, Any]:
+        """Return request, cache and breaker counters for health checks and metrics."""
+        c = self.cache.stats
+        return {
+            **self.counters,
+            "cache": {
+                "hits": c.hits,
+                "misses": c.misses,
+                "coalesced": c.coalesced,
+                "entries": len(self.cache),
+            },
+            "breaker": {
+                "state": self.breaker.state,
+                "opened": self.breaker.opened_count,
+                "consecutive_failures": self.breaker.consecutive_failures,
+            },
+        }
+
+    # -- transport-level read with retries and the breaker ---------------------------------
+
+    async def _fetch(
+        self, path: str, params: dict[str, Any], *, text: bool = False, attempts: int | None = None
+    ) -> Any:
+        url = API + path
+        last: TWSUnavailable | None = None
+        attempts = attempts or self.retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            if not self.breaker.allow():
+                raise TWSUnavailable(
+                    f"TWS engine unavailable (circuit open, retry in "
+                    f"{self.breaker.retry_in():.0f}s)",
+                    path=url,
+                    retry_after=self.breaker.retry_in(),
+                ) from last
+            retry_after: float | None = None
+            self.counters["requests"] += 1
+            try:
+                resp = await self._http.get(url, params=params)
+            except httpx.TransportError as e:
+                self.breaker.record_failure()
+                self.counters["failures"] += 1
+                if "CERTIFICATE_VERIFY_FAILED" in str(e):
+                    raise TWSUnavailable(
+                        f"TLS certificate of {self.base_url.host} not trusted ({e}); "
+                        "configure the CA bundle",
+                        path=url,
+                    ) from e
+                kind = "timeout" if isinstance(e, httpx.TimeoutException) else "connection error"
+                last = TWSUnavailable(f"TWS {kind}: {e or type(e).__name__}", path=url)
+                last.__cause__ = e
+            except BaseException:
+                self.breaker.release_probe()  # cancelled or refused: no verdict on the engine
+                raise
+            else:
+                if resp.status_code < 400:
+                    self.breaker.record_success()
+                    return resp.text if text else resp.json()
+                if resp.status_code not in RETRYABLE_STATUS:
+                    self.breaker.record_success()  # the engine answered; the request was wrong
+                    _raise_for_status(resp, url)
+                message, messages = _error_message(resp)
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                if resp.status_code == 429:
+                    self.breaker.release_probe()  # throttled, not down
+                else:
+                    self.breaker.record_failure()
+                self.counters["failures"] += 1
+                last = TWSUnavailable(
+                    f"TWS answered {resp.status_code}: {message}",
+                    status=resp.status_code,
+                    path=url,
+                    messages=messages,
+                    retry_after=retry_after,
+                )
+            if attempt < attempts:
+                self.counters["retries"] += 1
+                delay = self.retry.delay(attempt, retry_after)
+                self.log.info(
+                    "TWS read %s failed (%s); retry %d in %.2fs", url, last, attempt, delay
+                )
+                await asyncio.sleep(delay)
+        assert last is not None
+        raise last
+
+    async def _get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        kind: str = "plan",
+        fresh: bool = False,
+        text: bool = False,
+    ) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        key = (path, text, tuple(sorted((k, str(v)) for k, v in clean.items())))
+        return await self.cache.get_or_load(
+            key, lambda: self._fetch(path, clean, text=text), self._ttl[kind], fresh=fresh
+        )
+
+    async def _list(
+        self,
+        path: str,
+        oql: str | None,
+        *,
+        limit: int | None,
+        fresh: bool,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], int | None, bool]:
+        """Follow pages up to ``limit`` items; return (items, total, truncated)."""
+        wanted = max(1, limit or self.max_items)
+        size = min(self.page_size, wanted)
+        items: list[dict[str, Any]] = []
+        offset, total, more = 0, None, False
+        while True:
+            data = await self._get(
+                path, {"oql": oql, "limit": size, "offset": offset, **(extra or {})}, fresh=fresh
+            )
+            results = list(data.get("results") or [])
+            total = data.get("count") if isinstance(data.get("count"), int) else total
+            items.extend(results)
+            more = bool(data.get("next")) and bool(results)
+            if not more or len(items) >= wanted:
+                break
+            offset = _next_offset(data.get("next"), offset, len(results))
+        if len(items) > wanted:
+            items, more = items[:wanted], True
+        truncated = more or (total is not None and total > len(items))
+        return items, total, truncated
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    async def engine_info(self, *, fresh: bool = False) -> EngineInfo:
+        """Return the engine's version, time zone and licence."""
+        return EngineInfo.model_validate(
+            await self._get("/engine/info", kind="static", fresh=fresh)
+        )
+
+    async def ping(self) -> float:
+        """Read engine info once, uncached and without retries; return the latency in seconds."""
+        start = time.perf_counter()
+        await self._fetch("/engine/info", {}, attempts=1)
+        return time.perf_counter() - start
+
+    async def list_jobs(
+        self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
+    ) -> Page[Job]:
+        """Return jobs in the current plan matching ``oql`` (pages followed up to ``limit``)."""
+        raw, total, truncated = await self._list("/plan/job", oql, limit=limit, fresh=fresh)
+        return Page[Job](
+            items=[Job.model_validate(r) for r in raw], total=total, truncated=truncated
+        )
+
+    async def count_jobs(
+        self,
+        group_by: str | Sequence[str] | None = None,
+        *,
+        plan_filter: str | None = None,
+        fresh: bool = False,
+    ) -> JobCount:
+        """Count jobs in plan, optionally grouped by ``status``, ``workstation`` or ``folder``."""
+        groups = [group_by] if isinstance(group_by, str) else list(group_by or [])
+        params = {"grouping_filters": ",".join(groups) or None, "plan_filter": plan_filter}
+        return JobCount.model_validate(await self._get("/plan/job/count", params, fresh=fresh))
+
+    async def get_job(self, job_id: str, *, fresh: bool = False) -> Job:
+        """Return one job in plan by id, with its dependencies."""
+        return Job.model_validate(await self._get(f"/plan/job/{_seg(job_id)}", fresh=fresh))
+
+    async def get_job_log(
+        self,
+        run_id: str | None = None,
+        *,
+        job_id: str | None = None,
+        tail_lines: int | None = None,
+        line_range: tuple[int, int] | None = None,
+        fresh: bool = False,
+    ) -> str:
+        """Return a run's job log as text (by run id, or the latest run of ``job_id``)."""
+        if run_id is None:
+            if job_id is None:
+                raise ValueError("give run_id or job_id")
+            run = (await self.get_job(job_id, fresh=fresh)).latest_run
+            if run is None or not run.id:
+                raise TWSNotFound(
+                    "the job has not run yet: no job log",
+                    status=404,
+                    path=f"{API}/plan/job/{job_id}",
+                )
+            run_id = run.id
+        params = {"from_line": line_range[0], "to_line": line_range[1]} if line_range else {}
+        text: str = await self._get(
+            f"/plan/job/run/{_seg(run_id)}/joblog", params, text=True, fresh=fresh
+        )
+        if tail_lines is not None:
+            lines = text.splitlines()
+            text = "\n".join(lines[-tail_lines:] if tail_lines > 0 else [])
+        return text
+
+    async def job_predecessors(
+        self, job_id: str, depth: int = 1, *, fresh: bool = False
+    ) -> list[Job | JobStream]:
+        """Return the jobs and streams this job depends on, ``depth`` levels up."""
+        return await self._flow(f"/plan/job/{_seg(job_id)}/predecessors", depth, fresh)
+
+    async def job_successors(
+        self, job_id: str, depth: int = 1, *, fresh: bool = False
+    ) -> list[Job | JobStream]:
+        """Return the jobs and streams that depend on this job, ``depth`` levels down."""
+        return await self._flow(f"/plan/job/{_seg(job_id)}/successors", depth, fresh)
+
+    async def _flow(self, path: str, depth: int, fresh: bool) -> list[Job | JobStream]:
+        data = await self._get(path, {"depth": max(1, depth)}, fresh=fresh)
+        return [parse_flow_node(r) for r in data.get("results") or []]
+
+    async def list_job_streams(
+        self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
+    ) -> Page[JobStream]:
+        """Return job streams in the current plan matching ``oql``."""
+        raw, total, truncated = await self._list("/plan/jobstream", oql, limit=limit, fresh=fresh)
+        return Page[JobStream](
+            items=[JobStream.model_validate(r) for r in raw], total=total, truncated=truncated
+        )
+
+    async def get_job_stream(self, stream_id: str, *, fresh: bool = False) -> JobStream:
+        """Return one job stream by id, with its jobs and dependencies."""
+        data = await self._get(f"/plan/jobstream/{_seg(stream_id)}", fresh=fresh)
+        return JobStream.model_validate(data)
+
+    async def job_stream_predecessors(
+        self, stream_id: str, depth: int = 1, *, fresh: bool = False
+    ) -> list[Job | JobStream]:
+        """Return what a job stream depends on."""
+        return await self._flow(f"/plan/jobstream/{_seg(stream_id)}/predecessors", depth, fresh)
+
+    async def list_workstations(
+        self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
+    ) -> Page[Workstation]:
+        """Return workstations in the current plan matching ``oql``."""
+        raw, total, truncated = await self._list("/plan/workstation", oql, limit=limit, fresh=fresh)
+        return Page[Workstation](
+            items=[Workstation.model_validate(r) for r in raw], total=total, truncated=truncated
+        )
+
+    async def get_workstation(self, workstation_id: str, *, fresh: bool = False) -> Workstation:
+        """Return one workstation by id."""
+        data = await self._get(f"/plan/workstation/{_seg(workstation_id)}", fresh=fresh)
+        return Workstation.model_validate(data)
+
+    async def list_resources(
+        self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
+    ) -> Page[Resource]:
+        """Return resources in the current plan matching ``oql``."""
+        raw, total, truncated = await self._list("/plan/resource", oql, limit=limit, fresh=fresh)
+        return Page[Resource](
+            items=[Resource.model_validate(r) for r in raw], total=total, truncated=truncated
+        )
+
+
+def _seg(value: str) -> str:
+    """Quote an id for a path segment; ids never contain slashes."""
+    if not value or "/" in value or value in (".", ".."):
+        raise TWSBadRequest(f"invalid id {value!r}", status=None)
+    return quote(value, safe=";:-._~")
