@@ -1,6 +1,5 @@
 """Development configuration used by `make run` (jupyter lab --config=jupyter_config.py)."""
 
-# ruff: noqa: F821  (`c` is injected by traitlets when it loads this file)
 import os
 
 c.ServerApp.ip = "127.0.0.1"

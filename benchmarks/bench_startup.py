@@ -29,10 +29,17 @@ def _start_once(with_extension: bool, tmp: Path) -> float:
     port, token = _free_port(), secrets.token_hex(16)
     enabled = "True" if with_extension else "False"
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={tmp}",
         f"--ServerApp.jpserver_extensions={{'resync_ext': {enabled}}}",
-        f"--ResyncApp.data_dir={tmp / 'data'}", "--ResyncApp.open_memory=False",
+        f"--ResyncApp.data_dir={tmp / 'data'}",
+        "--ResyncApp.open_memory=False",
     ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -69,8 +76,20 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     p, e = statistics.median(plain), statistics.median(ext)
     params = {"rounds": rounds, "target": "extension adds < 1 s"}
     return [
-        {"name": "server_start_with_resync", "value": round(e, 3), "unit": "s",
-         "baseline": round(p, 3), "ratio": round(e / p, 2), "params": params},
-        {"name": "server_start_added_by_resync", "value": round(e - p, 3), "unit": "s",
-         "baseline": 1.0, "ratio": round((e - p) / 1.0, 2), "params": params},
+        {
+            "name": "server_start_with_resync",
+            "value": round(e, 3),
+            "unit": "s",
+            "baseline": round(p, 3),
+            "ratio": round(e / p, 2),
+            "params": params,
+        },
+        {
+            "name": "server_start_added_by_resync",
+            "value": round(e - p, 3),
+            "unit": "s",
+            "baseline": 1.0,
+            "ratio": round((e - p) / 1.0, 2),
+            "params": params,
+        },
     ]

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             module = importlib.import_module(f"benchmarks.{name}")
             rows = module.run(quick=args.quick)
-        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others
+        except Exception:
             traceback.print_exc()
             failed.append(name)
             continue

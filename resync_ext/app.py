@@ -55,7 +55,9 @@ class ResyncApp(ExtensionApp):
     def _default_tws_url(self) -> str:
         return _env("RESYNC_TWS_URL", f"http://127.0.0.1:{_env('TWSIM_PORT', '31116')}")
 
-    tws_user = Unicode(config=True, help="HWA user for Basic auth (env RESYNC_TWS_USER; default demo).")
+    tws_user = Unicode(
+        config=True, help="HWA user for Basic auth (env RESYNC_TWS_USER; default demo)."
+    )
 
     @default("tws_user")
     def _default_tws_user(self) -> str:
@@ -168,7 +170,9 @@ class ResyncApp(ExtensionApp):
     def _default_qdrant_url(self) -> str:
         return _env("RESYNC_QDRANT_URL")
 
-    qdrant_api_key = Unicode(config=True, help="API key of the Qdrant server (env RESYNC_QDRANT_API_KEY).")
+    qdrant_api_key = Unicode(
+        config=True, help="API key of the Qdrant server (env RESYNC_QDRANT_API_KEY)."
+    )
 
     @default("qdrant_api_key")
     def _default_qdrant_api_key(self) -> str:
@@ -263,5 +267,5 @@ class ResyncApp(ExtensionApp):
         try:
             if self.services is not None:
                 await self.services.stop()
-        except Exception:  # noqa: BLE001 - shutdown must go on whatever failed
+        except Exception:
             self.log.exception("Resync: error while stopping services")

@@ -21,7 +21,9 @@ _KEY_WORDS = (
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Basic xxx / Bearer xxx (headers, curl -H lines)
     (
-        re.compile(r"(?i)\b(authorization\s*[:=]\s*)(basic|bearer|token|apikey)\s+[A-Za-z0-9._~+/=-]+"),
+        re.compile(
+            r"(?i)\b(authorization\s*[:=]\s*)(basic|bearer|token|apikey)\s+[A-Za-z0-9._~+/=-]+"
+        ),
         rf"\1\2 {MASK}",
     ),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),

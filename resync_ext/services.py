@@ -75,7 +75,7 @@ class Services:
                 log=self.log,
             )
             await store.open()
-        except Exception as e:  # noqa: BLE001 - reported by /health and the memory API
+        except Exception as e:
             self.memory_error = f"{type(e).__name__}: {e}"
             self.log.error("Resync: memory store failed to open: %s", self.memory_error)
             return
@@ -93,7 +93,7 @@ class Services:
             try:
                 close = getattr(closer, "close", None) or closer.aclose
                 await close()
-            except Exception:  # noqa: BLE001 - keep stopping the others
+            except Exception:
                 self.log.exception("Resync: error while closing %s", name)
 
     # -- health ---------------------------------------------------------------------------------
@@ -137,6 +137,6 @@ async def _timed(check: Callable[[], Awaitable[tuple[bool, str]]]) -> dict[str, 
         ok, detail = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
     except TimeoutError:
         ok, detail = False, f"no answer within {HEALTH_TIMEOUT_S:g}s"
-    except Exception as e:  # noqa: BLE001 - a failing check is a result, not an error
+    except Exception as e:
         ok, detail = False, f"{type(e).__name__}: {e}"
     return {"ok": ok, "detail": detail, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}

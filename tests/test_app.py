@@ -19,7 +19,10 @@ from resync_ext.app import ResyncApp
 def test_extension_is_listed_as_enabled_after_install() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "jupyter", "server", "extension", "list"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
     assert re.search(r"resync_ext\s+enabled", text), text
@@ -54,7 +57,9 @@ def test_every_setting_has_help() -> None:
         ("lm_model", "gpt4", "lm_model"),
     ],
 )
-def test_bad_setting_is_one_clear_line(setting: str, value: Any, expected: str, tmp_path: Path) -> None:
+def test_bad_setting_is_one_clear_line(
+    setting: str, value: Any, expected: str, tmp_path: Path
+) -> None:
     from resync_ext.config_check import validate_settings
     from resync_ext.errors import ConfigError
 
@@ -104,6 +109,12 @@ def test_import_is_light() -> None:
         "heavy = [m for m in ('dspy', 'mem0', 'torch', 'qdrant_client', 'qdrant_edge', "
         "'sentence_transformers', 'llama_cpp', 'litellm') if m in sys.modules]; print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ},
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

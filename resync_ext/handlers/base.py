@@ -1,4 +1,4 @@
-"""The base of every Resync REST handler: services as typed properties, errors mapped in one place."""
+"""The base of every Resync REST handler: typed service properties, errors mapped in one place."""
 
 from __future__ import annotations
 

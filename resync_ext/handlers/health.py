@@ -21,8 +21,13 @@ class HealthHandler(ResyncHandler):
     async def get(self) -> None:
         """Answer 200 with ``status`` ok or degraded; the checks say which dependency is down."""
         report = await self.service("services").health()
-        self.write_json({"status": report["status"], "version": self.settings["resync_version"],
-                         "checks": report["checks"]})
+        self.write_json(
+            {
+                "status": report["status"],
+                "version": self.settings["resync_version"],
+                "checks": report["checks"],
+            }
+        )
 
 
 routes = [(r"/resync/api/health", HealthHandler)]

@@ -84,9 +84,7 @@ def _operation(spec: dict[str, Any], params: list[str], method: str) -> dict[str
         op["requestBody"] = {
             "required": True,
             "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{spec['request']}"}
-                }
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{spec['request']}"}}
             },
         }
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -142,7 +140,9 @@ def build_openapi() -> dict[str, Any]:
 class OpenAPIHandler(ResyncHandler):
     """Serve the OpenAPI document of the extension's API."""
 
-    openapi = {"get": {"summary": "This OpenAPI document", "responses": {"200": {"description": "OK"}}}}
+    openapi = {
+        "get": {"summary": "This OpenAPI document", "responses": {"200": {"description": "OK"}}}
+    }
 
     @web.authenticated
     def get(self) -> None:

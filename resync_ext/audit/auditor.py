@@ -1,0 +1,225 @@
+"""The auditor: judges memories in state ``new`` and acts on the verdict.
+
+The memory is the source of truth. Each memory is claimed in-process before it is judged (two
+concurrent passes never judge the same memory), its new state is set with a compare-and-set from
+``new`` (so a memory is judged once), and flagged memories are then filed into the pass's review
+batch. A crash between the two leaves a ``flagged`` memory outside any batch: the next pass files
+it first (``_refile_orphans``), so a crash loses nothing and repeats no judgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from resync_ext.audit.errors import JudgeOutputError
+from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class Verdict(BaseModel):
+    """The judge's validated answer."""
+
+    verdict: Literal["ok", "suspicious", "incorrect"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str = Field(min_length=1)
+
+
+class Judge(Protocol):
+    """Anything that judges one turn: the agents' judge program, or a scripted test judge."""
+
+    def __call__(
+        self, *, question: str, answer: str, evidence: list[Any]
+    ) -> Awaitable[Verdict | dict[str, Any]]: ...
+
+
+class PassSummary(BaseModel):
+    """What one audit pass did (the body of POST /resync/api/audit/run)."""
+
+    audited: int = 0
+    ok: int = 0
+    flagged: int = 0
+    rejected: int = 0
+    errors: int = 0
+    batch: str | None = None
+    seconds: float = 0.0
+
+
+class Auditor:
+    """Judge ``new`` memories with bounded concurrency and file the doubtful ones for review."""
+
+    def __init__(
+        self,
+        store: Any,
+        judge: Judge,
+        queue: ReviewQueue,
+        *,
+        reject_confidence: float = 0.9,
+        concurrency: int = 2,
+        page_size: int = 50,
+        events_path: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.judge = judge
+        self.queue = queue
+        self.reject_confidence = reject_confidence
+        self.concurrency = concurrency
+        self.page_size = page_size
+        self.events_path = events_path
+        self._claimed: set[str] = set()
+        self._pass_lock = asyncio.Lock()
+        self.on_verdict: Callable[[str, Verdict], None] | None = None
+
+    async def _judge(self, memory: Any) -> Verdict:
+        meta = memory.metadata
+        for attempt in (1, 2):
+            try:
+                raw = await self.judge(
+                    question=meta.question, answer=meta.answer, evidence=list(meta.evidence)
+                )
+                return raw if isinstance(raw, Verdict) else Verdict.model_validate(raw)
+            except (JudgeOutputError, ValidationError, ValueError) as e:
+                if attempt == 2:
+                    raise JudgeOutputError(f"unparseable verdict for {memory.id}: {e}") from e
+                log.info("auditor: retrying unparseable verdict for %s", memory.id)
+        raise AssertionError("unreachable")
+
+    async def _audit_one(self, memory: Any) -> tuple[str, ReviewItem | None]:
+        """Judge one claimed memory and set its state; return the outcome and a review item."""
+        verdict = await self._judge(memory)
+        audit = {**verdict.model_dump(), "at": utc_now()}
+        if verdict.verdict == "ok":
+            state, outcome = "audited_ok", "ok"
+        elif verdict.verdict == "incorrect" and verdict.confidence >= self.reject_confidence:
+            state, outcome = "rejected_by_auditor", "rejected"
+        else:
+            state, outcome = "flagged", "flagged"
+        await self.store.set_state(memory.id, state, expect={"new"}, audit=audit)
+        if self.on_verdict is not None:
+            self.on_verdict(memory.id, verdict)
+        item = _review_item(memory, verdict) if state == "flagged" else None
+        return outcome, item
+
+    async def audit_memories(self, memories: list[Any], summary: PassSummary) -> list[ReviewItem]:
+        """Judge ``memories`` (skipping any another task holds) with bounded concurrency."""
+        mine = [m for m in memories if m.id not in self._claimed and m.metadata.state == "new"]
+        self._claimed.update(m.id for m in mine)
+        sem = asyncio.Semaphore(self.concurrency)
+        items: list[ReviewItem] = []
+
+        async def one(memory: Any) -> None:
+            async with sem:
+                try:
+                    outcome, item = await self._audit_one(memory)
+                except Exception as e:
+                    summary.errors += 1
+                    log.warning("auditor: %s stays new: %s", memory.id, e)
+                    return
+                finally:
+                    self._claimed.discard(memory.id)
+                summary.audited += 1
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+                if item is not None:
+                    items.append(item)
+
+        await asyncio.gather(*(one(m) for m in mine))
+        return items
+
+    async def run_pass(self, limit: int | None = None) -> PassSummary:
+        """Audit every ``new`` memory (up to ``limit``); one pass at a time."""
+        async with self._pass_lock:
+            t0 = time.perf_counter()
+            summary = PassSummary()
+            items = await self._refile_orphans()
+            skipped = 0
+            while limit is None or summary.audited + summary.errors < limit:
+                page = await self.store.list(state="new", limit=self.page_size, offset=skipped)
+                if not page:
+                    break
+                audited_before = summary.audited
+                items += await self.audit_memories(page, summary)
+                # Memories that failed, or that another task holds, stay new: step over them
+                # instead of reading them again.
+                skipped += len(page) - (summary.audited - audited_before)
+            summary.batch = await self.queue.add_items(items)
+            summary.seconds = round(time.perf_counter() - t0, 3)
+            log.info(
+                "audit pass: %d audited (%d ok, %d flagged, %d rejected, %d errors) in %.1fs%s",
+                summary.audited,
+                summary.ok,
+                summary.flagged,
+                summary.rejected,
+                summary.errors,
+                summary.seconds,
+                f", batch {summary.batch}" if summary.batch else "",
+            )
+            await asyncio.to_thread(self._record, summary)
+            return summary
+
+    async def audit_memory(self, memory_id: str) -> PassSummary:
+        """Audit one fresh memory now (the chat path's background audit)."""
+        summary = PassSummary()
+        memory = await self.store.get(memory_id)
+        items = await self.audit_memories([memory], summary)
+        summary.batch = await self.queue.add_items(items)
+        if summary.audited:
+            await asyncio.to_thread(self._record, summary)
+        return summary
+
+    async def _refile_orphans(self) -> list[ReviewItem]:
+        """Flagged memories in no batch (a crash after the state change): file them now."""
+        filed = await self.queue.memory_ids()
+        orphans: list[ReviewItem] = []
+        offset = 0
+        while True:
+            page = await self.store.list(state="flagged", limit=200, offset=offset)
+            if not page:
+                return orphans
+            offset += len(page)
+            for m in page:
+                audit = m.metadata.audit or {}
+                if m.id not in filed and audit.get("verdict"):
+                    orphans.append(_review_item(m, Verdict.model_validate(audit)))
+
+    def _record(self, summary: PassSummary) -> None:
+        if self.events_path is None:
+            return
+        self.events_path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **summary.model_dump()}
+        with self.events_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every recorded pass, oldest first (for metrics)."""
+        if self.events_path is None or not self.events_path.is_file():
+            return []
+        out = []
+        for line in self.events_path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a line torn by a crash is skipped, not fatal
+                continue
+        return out
+
+
+def _review_item(memory: Any, verdict: Verdict) -> ReviewItem:
+    meta = memory.metadata
+    return ReviewItem(
+        memory_id=memory.id,
+        question=meta.question,
+        answer=meta.answer,
+        agent_id=meta.agent_id,
+        verdict=verdict.verdict,
+        confidence=verdict.confidence,
+        reason=verdict.reason,
+        evidence=list(meta.evidence),
+    )

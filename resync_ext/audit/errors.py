@@ -1,0 +1,44 @@
+"""Errors of the audit loop.
+
+Hierarchy::
+
+    AuditError                         base
+    ├── BadBatchName        400        a name that is not audit-<yyyymmddThhmmssZ>
+    ├── BatchNotFound       404        no such batch (pending or archived)
+    ├── ItemNotFound        404        no review item for that memory id
+    ├── DecisionConflict    409        the item was already decided the other way
+    ├── BatchPending        409        archive refused: items still pending
+    └── JudgeOutputError               the judge's answer did not parse (retried once)
+"""
+
+from __future__ import annotations
+
+from resync_ext.errors import Conflict, InvalidInput, NotFound, ResyncError
+
+
+class AuditError(ResyncError):
+    """Base of the audit loop's errors."""
+
+
+class BadBatchName(AuditError, InvalidInput):
+    """A batch name that does not match the batch pattern."""
+
+
+class BatchNotFound(AuditError, NotFound):
+    """No batch by that name."""
+
+
+class ItemNotFound(AuditError, NotFound):
+    """No review item for that memory id."""
+
+
+class DecisionConflict(AuditError, Conflict):
+    """The item was already decided differently."""
+
+
+class BatchPending(AuditError, Conflict):
+    """A batch with pending items cannot be archived."""
+
+
+class JudgeOutputError(AuditError):
+    """The judge's output did not parse into a verdict."""
