@@ -6,8 +6,9 @@ so that a failure is one log line and the next run still happens; jobs coalesce,
 
 When several servers share a data directory (JupyterHub, one server per user), exactly one runs the
 shared work (audit and report): the holder of an exclusive ``flock`` on
-``<data_dir>/scheduler.lock``. The others retry the lock every ``LEADER_RETRY_S`` seconds and
-take over if the holder goes away (the kernel releases a flock when its process dies). Local work (the config watch) runs everywhere.
+``<data_dir>/scheduler.lock``. The others retry the lock every ``LEADER_RETRY_S`` seconds and take
+over if the holder goes away (the kernel releases a flock when its process dies). Local work (the
+config watch) runs everywhere.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Layout (SPEC.md section 7)::
 
 Every write goes through :func:`atomic_write_json` (temporary file in the same folder, fsync,
 rename, fsync of the folder) under one lock, so a crash at any moment leaves either the previous
-file or the new one, never a torn one. A batch name is checked against its pattern before any path is built, so
-no request can name a file outside the folder.
+file or the new one, never a torn one. A batch name is checked against its pattern before any path
+is built, so no request can name a file outside the folder.
 """
 
 from __future__ import annotations
