@@ -1,0 +1,197 @@
+"""Shared server state and the base request handlers (JSON errors, faults, authentication)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import random
+from typing import Any
+
+from tornado import web
+
+from resync_ext.tws.simulator.control import CallLog, Faults
+from resync_ext.tws.simulator.errors import (
+    BadRequest,
+    InjectedError,
+    NotFound,
+    SimulatorError,
+    Unauthorized,
+)
+from resync_ext.tws.simulator.plan import Plan
+from resync_ext.tws.simulator.scenario import ScenarioSpec
+
+
+class SimulatorState:
+    """Hold what the server serves: the plan, the faults, the call log and the credentials."""
+
+    def __init__(
+        self,
+        spec: ScenarioSpec,
+        now: str | None = None,
+        user: str = "demo",
+        password: str = "demo",
+        api_key: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.now = now
+        self.user = user
+        self.password = password
+        self.api_key = api_key
+        self.plan = Plan(spec, now)
+        self.faults = Faults(**spec.faults.model_dump())
+        self.calls = CallLog()
+
+    def rebuilt(self) -> Plan:
+        """Build a fresh plan from the scenario (blocking; run it off the event loop)."""
+        return Plan(self.spec, self.now)
+
+    def reset(self, plan: Plan) -> None:
+        """Serve ``plan`` and forget faults and calls."""
+        self.plan = plan
+        self.faults = Faults(**self.spec.faults.model_dump())
+        self.calls.clear()
+
+
+class BaseHandler(web.RequestHandler):
+    """Answer JSON, and errors as the product does: ``{"exceptionName", "messages"}``."""
+
+    @property
+    def sim(self) -> SimulatorState:
+        """Return the simulator state."""
+        state: SimulatorState = self.settings["twsim"]
+        return state
+
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        """Finish the request with a JSON body."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json;charset=UTF-8")
+        self.finish(json.dumps(obj, separators=(",", ":")))
+
+    def body_json(self) -> Any:
+        """Return the request body parsed as JSON ({} when empty)."""
+        from resync_ext.tws.simulator.control import parse_json_body
+
+        return parse_json_body(self.request.body)
+
+    def int_arg(self, name: str, default: int | None, low: int = 0) -> int | None:
+        """Return an integer query argument (BadRequest when it is not one)."""
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError as e:
+            raise BadRequest(f"The parameter {name} must be an integer, not {raw!r}.") from e
+        if value < low:
+            raise BadRequest(f"The parameter {name} must be at least {low}.")
+        return value
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Render any error as the product's JSON error body."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        name = "com.ibm.tws.conn.exception.ConnException"
+        if isinstance(exc, SimulatorError):
+            status_code, name, message = exc.status, exc.exception_name, exc.message
+        elif isinstance(exc, web.HTTPError):
+            message = exc.log_message or self._reason
+        else:
+            message = self._reason
+        self.set_status(status_code)
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", 'Basic realm="twsd"')
+        self.set_header("Content-Type", "application/json;charset=UTF-8")
+        self.finish(
+            json.dumps(
+                {
+                    "exceptionName": name,
+                    "messages": [message],
+                    "message": message,
+                    "code": status_code,
+                }
+            )
+        )
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Keep expected errors (bad filters, unknown ids, faults) out of the error log."""
+        if isinstance(value, SimulatorError):
+            return
+        super().log_exception(typ, value, tb)
+
+
+class HWAHandler(BaseHandler):
+    """Base of the HWA endpoints: record the call, apply faults, check credentials."""
+
+    _call: dict[str, Any] | None = None
+
+    def _auth_kind(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme = header.split(" ", 1)[0].lower()
+        return scheme if scheme in ("basic", "bearer") else None
+
+    def _authenticated(self) -> bool:
+        sim = self.sim
+        scheme, _, value = self.request.headers.get("Authorization", "").partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer":
+            return bool(sim.api_key) and hmac.compare_digest(value, sim.api_key or "")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            return hmac.compare_digest(user, sim.user) & hmac.compare_digest(password, sim.password)
+        return False
+
+    async def prepare(self) -> None:
+        """Record the call, then apply down / latency / auth / random-error faults."""
+        sim = self.sim
+        req = self.request
+        self._call = sim.calls.record(
+            req.method or "GET",
+            req.path,
+            req.query,
+            (
+                req.query_arguments
+                and {
+                    k: [v.decode(errors="replace") for v in vs]
+                    for k, vs in req.query_arguments.items()
+                }
+            )
+            or {},
+            self._auth_kind(),
+        )
+        faults = sim.faults
+        if faults.down:
+            self.detach().close()  # the engine is gone: no answer at all
+            return
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.auth_fail or not self._authenticated():
+            raise Unauthorized("AWSBEH021E The user is not authorized: invalid credentials.")
+        if faults.error_rate and random.random() < faults.error_rate:
+            raise InjectedError(faults.error_status)
+
+    def on_finish(self) -> None:
+        """Note the status the call was answered with."""
+        if self._call is not None:
+            self._call["status"] = self.get_status()
+
+    def plan_for_request(self) -> Plan:
+        """Return the plan named by ``plan_id`` (``current`` or the plan's own id)."""
+        plan = self.sim.plan
+        plan_id = self.get_query_argument("plan_id", "current") or "current"
+        if plan_id not in ("current", plan.plan_id):
+            raise NotFound(f"The plan {plan_id} was not found.")
+        return plan
+
+
+class UnknownPathHandler(HWAHandler):
+    """Answer 404 (after the usual checks) for a path the simulator does not serve."""
+
+    def _unknown(self, *args: Any) -> None:
+        raise NotFound(f"The resource {self.request.path} was not found.")
+
+    get = put = post = patch = delete = _unknown
