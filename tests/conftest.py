@@ -60,3 +60,11 @@ def jp_server_config(resync_config: dict[str, Any]) -> Config:
             "ResyncApp": resync_config,
         }
     )
+
+
+@pytest.fixture
+def resync_services(jp_serverapp: Any) -> Any:
+    """The extension's services in the test server; fails loudly if the extension did not load."""
+    services = jp_serverapp.web_app.settings.get("resync_services")
+    assert services is not None, "the Resync extension failed to load: see the captured log"
+    return services

@@ -26,6 +26,9 @@ from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, utc_now
 log = logging.getLogger(__name__)
 
 
+VERDICTS = ("ok", "suspicious", "incorrect")
+
+
 class Verdict(BaseModel):
     """The judge's validated answer."""
 
@@ -186,9 +189,15 @@ class Auditor:
                 return orphans
             offset += len(page)
             for m in page:
-                audit = m.metadata.audit or {}
-                if m.id not in filed and audit.get("verdict"):
-                    orphans.append(_review_item(m, Verdict.model_validate(audit)))
+                if m.id in filed or m.metadata.audit is None:
+                    continue
+                audit = m.metadata.audit
+                verdict = Verdict(
+                    verdict=audit.verdict if audit.verdict in VERDICTS else "suspicious",
+                    confidence=audit.confidence if audit.confidence is not None else 0.5,
+                    reason=audit.reason or "flagged by the auditor",
+                )
+                orphans.append(_review_item(m, verdict))
 
     def _record(self, summary: PassSummary) -> None:
         if self.events_path is None:

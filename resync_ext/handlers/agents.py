@@ -1,0 +1,43 @@
+"""GET /resync/api/agents: the agents the registry serves (config/runtime.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from tornado import web
+
+from resync_ext.handlers.base import ResyncHandler
+
+
+class AgentInfo(BaseModel):
+    """An agent as clients see it."""
+
+    id: str
+    name: str
+    description: str
+    tools: list[str]
+    model: str | None
+
+
+class AgentList(BaseModel):
+    """Every configured agent."""
+
+    agents: list[AgentInfo]
+
+
+schemas: dict[str, Any] = {"AgentInfo": AgentInfo, "AgentList": AgentList}
+
+
+class AgentsHandler(ResyncHandler):
+    """List the configured agents."""
+
+    openapi = {"get": {"summary": "List agents", "response": "AgentList"}}
+
+    @web.authenticated
+    def get(self) -> None:
+        """Answer ``{"agents": [...]}`` from the last good configuration."""
+        self.write_json({"agents": self.agents.list()})
+
+
+routes = [(r"/resync/api/agents", AgentsHandler)]
