@@ -31,6 +31,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)"), rf"\1{MASK}\2"),
     # Oracle style user/password@tns
     (re.compile(r"\b([A-Za-z_][A-Za-z0-9_$#]*/)[^\s/@]+(@[A-Za-z0-9_.:-]+)"), rf"\1{MASK}\2"),
+    # key="quoted value with spaces", key: 'value' (the whole quoted value, spaces included)
+    (
+        re.compile(
+            rf"(?i)(\"?(?:[A-Za-z0-9_.-]*[_.-])?(?:{_KEY_WORDS})\"?\s*[:=]\s*)([\"'])(?:(?!\2)[^\n])*\2"
+        ),
+        rf"\1\2{MASK}\2",
+    ),
+    # ADO/ODBC connection strings: Password=any thing up to the next ';'
+    (re.compile(r"(?i)\b((?:password|pwd)\s*=\s*)([^;\"'\n]+)(?=;)"), rf"\1{MASK}"),
+    # sshpass -p secret, mysql -psecret (the password glued to -p)
+    (re.compile(r"\b(sshpass\s+-p\s*)(['\"]?)[^\s'\"]+\2"), rf"\1\2{MASK}\2"),
+    (re.compile(r"\b(mysql(?:dump|admin)?\b[^\n]*?\s-p)(?=\S)[^\s]+"), rf"\1{MASK}"),
     # key=value, key: value, "key": "value", --key value, -Dkey=value
     (
         re.compile(

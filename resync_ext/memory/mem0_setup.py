@@ -1,0 +1,125 @@
+"""Build a Mem0 ``Memory`` that stays offline, quiet and inside the data directory.
+
+Mem0 reads ``MEM0_TELEMETRY`` and ``MEM0_DIR`` when it is first imported: with telemetry on it
+contacts the network and opens a second Qdrant store (which makes two processes collide), and its
+directory defaults to ``~/.mem0``. So both are set before the first import, and checked after it.
+Mem0 validates provider names against a fixed list, so the workbench's own vector stores and LLM
+adapter are registered in its factories and their config sections built without that check.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from resync_ext.memory import embedder
+
+EDGE_PROVIDER = "resync_edge"
+CLIENT_PROVIDER = "resync_qdrant"
+LLM_PROVIDER = "resync_dspy"
+
+
+def prepare_env(mem0_dir: Path, log: logging.Logger) -> None:
+    """Set Mem0's and Hugging Face's environment before Mem0 is imported."""
+    mem0_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["MEM0_TELEMETRY"] = "False"
+    os.environ["MEM0_DIR"] = str(mem0_dir)
+    embedder.set_offline_env()
+    import mem0.memory.main as mem0_main
+    import mem0.memory.telemetry as mem0_telemetry
+
+    if mem0_telemetry.MEM0_TELEMETRY or mem0_main.MEM0_TELEMETRY:
+        # Imported earlier by someone else with telemetry on: switch it off where it is read.
+        log.warning("memory: mem0 was imported with telemetry on; turning it off")
+        mem0_telemetry.MEM0_TELEMETRY = False
+        mem0_main.MEM0_TELEMETRY = False
+    _no_spacy_download()
+
+
+def _no_spacy_download() -> None:
+    """Stop Mem0 from downloading a spaCy model at run time when spaCy lacks one."""
+    if importlib.util.find_spec("spacy") is None:
+        return  # Mem0 falls back to plain text and no entity boosts
+    if importlib.util.find_spec("en_core_web_sm") is not None:
+        return
+    from mem0.utils import spacy_models
+
+    spacy_models._load_failed_full = True
+    spacy_models._load_failed_lemma = True
+
+
+def register_providers() -> None:
+    """Make Mem0's factories know the workbench's vector stores and LLM adapter."""
+    from mem0.utils.factory import LlmFactory, VectorStoreFactory
+
+    VectorStoreFactory.provider_to_class[EDGE_PROVIDER] = (
+        "resync_ext.memory.edge_vector_store.EdgeVectorStore"
+    )
+    VectorStoreFactory.provider_to_class[CLIENT_PROVIDER] = (
+        "resync_ext.memory.client_vector_store.ClientVectorStore"
+    )
+    LlmFactory.register_provider(LLM_PROVIDER, "resync_ext.memory.lm_adapter.DspyLLM")
+
+
+def vector_section(
+    *,
+    engine: str,
+    memory_dir: Path,
+    url: str | None,
+    api_key: str | None,
+    collection: str,
+) -> tuple[str, Any]:
+    """Return ``(provider, config)`` of the vector store for ``engine`` (edge, local or server)."""
+    dims = embedder.EMBEDDING_DIMS
+    if engine == "edge":
+        from resync_ext.memory.edge_vector_store import EdgeStoreConfig
+
+        cfg = EdgeStoreConfig(
+            collection_name=collection, path=str(memory_dir / "edge"), embedding_model_dims=dims
+        )
+        return EDGE_PROVIDER, cfg
+    from mem0.configs.vector_stores.qdrant import QdrantConfig
+
+    if engine == "local":
+        return CLIENT_PROVIDER, QdrantConfig(
+            collection_name=collection,
+            embedding_model_dims=dims,
+            path=str(memory_dir / "local"),
+            on_disk=True,
+        )
+    return CLIENT_PROVIDER, QdrantConfig(
+        collection_name=collection, embedding_model_dims=dims, url=url, api_key=api_key
+    )
+
+
+def build_memory(
+    *,
+    vector_provider: str,
+    vector_config: Any,
+    model_path: Path,
+    history_db: Path,
+    lm: Any,
+) -> Any:
+    """Construct Mem0's ``Memory`` (loads the embedder and opens the vector store)."""
+    from mem0 import Memory
+    from mem0.configs.base import MemoryConfig
+    from mem0.embeddings.configs import EmbedderConfig
+    from mem0.llms.configs import LlmConfig
+    from mem0.vector_stores.configs import VectorStoreConfig
+
+    register_providers()
+    embedder.quiet_progress_bars()
+    config = MemoryConfig(
+        embedder=EmbedderConfig(**embedder.mem0_embedder_config(model_path)),
+        history_db_path=str(history_db),
+    )
+    # Assigned after validation, built with model_construct: Mem0's validators accept only their
+    # built-in provider names (they would also re-run on instances passed to the constructor).
+    config.vector_store = VectorStoreConfig.model_construct(
+        provider=vector_provider, config=vector_config
+    )
+    config.llm = LlmConfig.model_construct(provider=LLM_PROVIDER, config={"model": lm})
+    return Memory(config)

@@ -1,0 +1,414 @@
+"""The memory store over Mem0: every chat turn remembered, searchable, with a review state.
+
+Mem0 is synchronous, and loading it (torch, the embedder) takes seconds, so every call runs on the
+store's own two worker threads, never on the event loop. Turns are stored verbatim (``infer=False``)
+with the record's fields as Mem0 metadata; with ``infer=True`` Mem0 asks the workbench's LM to
+extract facts, each remembered with the turn's fields. State changes go straight to the vector
+store as a payload update under one asyncio lock (a compare-and-set), because Mem0's ``update``
+re-embeds the text on every metadata change; each is recorded in Mem0's history database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from resync_ext.memory import mem0_setup
+from resync_ext.memory.errors import (
+    InvalidState,
+    MemoryNotFound,
+    MemoryStoreError,
+    StateConflict,
+    StoreLocked,
+    StoreUnavailable,
+)
+from resync_ext.memory.models import (
+    EXCLUDED_FROM_RETRIEVAL,
+    STATES,
+    AuditInfo,
+    Memory,
+    ReviewInfo,
+    memory_from_mem0,
+    memory_from_payload,
+    turn_text,
+    utc_now,
+)
+from resync_ext.redact import mask_obj, mask_secrets
+
+T = TypeVar("T")
+
+#: Minimum cosine similarity for a memory to be offered at all.
+MIN_SCORE = 0.1
+#: Added to an approved memory's score, so it ranks above an equally similar unreviewed one.
+APPROVED_BOOST = 0.05
+
+
+class Mem0MemoryStore:
+    """MemoryStore over Mem0 with Qdrant Edge (embedded), qdrant-client local mode or a server."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        engine: str = "edge",
+        qdrant_url: str | None = None,
+        qdrant_api_key: str | None = None,
+        embedder_path: str | None = None,
+        lm: Any = None,
+        infer: bool = False,
+        flush_interval_s: float = 5.0,
+        index_threshold: int = 20_000,
+        collection: str = "memories",
+        scope: str = "resync",
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.memory_dir = Path(data_dir).expanduser() / "memory"
+        self.engine = engine
+        self.qdrant_url = qdrant_url
+        self.qdrant_api_key = qdrant_api_key
+        self.embedder_path = embedder_path
+        self.lm = lm
+        self.infer = infer
+        self.flush_interval_s = flush_interval_s
+        self.index_threshold = index_threshold
+        self.collection = collection
+        self.scope = scope  # Mem0 scopes every memory by a user, agent or run id: one for all
+        self.log = log or logging.getLogger(__name__)
+        self._mem: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._state_lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+        self._dirty = False
+
+    @property
+    def location(self) -> str:
+        """Where the memories live (a directory or the server URL), for messages."""
+        return self.qdrant_url or str(self.memory_dir / self.engine / self.collection)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Load Mem0, the embedder and the vector engine on a worker thread."""
+        if self._mem is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="resync-memory")
+        loop = asyncio.get_running_loop()
+        try:
+            self._mem = await loop.run_in_executor(self._executor, self._open_sync)
+        except BaseException as e:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(e, MemoryStoreError | asyncio.CancelledError):
+                raise
+            raise StoreUnavailable(f"cannot open the memory store at {self.location}: {e}") from e
+        if self.engine == "edge" and self.flush_interval_s > 0:
+            self._flusher = asyncio.create_task(self._flush_loop(), name="resync-memory-flush")
+
+    def _open_sync(self) -> Any:
+        from resync_ext.memory import edge_maintenance, embedder
+
+        self.memory_dir.mkdir(parents=True, exist_ok=True)
+        mem0_setup.prepare_env(self.memory_dir / "mem0", self.log)
+        model = embedder.model_path(self.embedder_path)
+        provider, vcfg = mem0_setup.vector_section(
+            engine=self.engine,
+            memory_dir=self.memory_dir,
+            url=self.qdrant_url,
+            api_key=self.qdrant_api_key,
+            collection=self.collection,
+        )
+        if self.engine == "edge":
+            from resync_ext.memory.edge_vector_store import is_open
+
+            shard_dir = Path(vcfg.path) / self.collection
+            if not is_open(shard_dir):
+                edge_maintenance.prepare(
+                    shard_dir, index_threshold=self.index_threshold, log=self.log
+                )
+        try:
+            return mem0_setup.build_memory(
+                vector_provider=provider,
+                vector_config=vcfg,
+                model_path=model,
+                history_db=self.memory_dir / "history.db",
+                lm=self.lm,
+            )
+        except RuntimeError as e:
+            if "already accessed by another instance" in str(e):  # qdrant-client local mode
+                raise StoreLocked(str(self.memory_dir / "local")) from e
+            raise
+
+    async def close(self) -> None:
+        """Flush and release the engine and the history database; never raises."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(BaseException):
+                await self._flusher
+            self._flusher = None
+        mem, self._mem = self._mem, None
+        if mem is not None and self._executor is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._executor, _close_mem0, mem)
+            except Exception:
+                self.log.exception("memory: error while closing the store at %s", self.location)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval_s)
+            if self._dirty and self._mem is not None:
+                self._dirty = False
+                try:
+                    await self._run(self._mem.vector_store.flush)
+                except MemoryStoreError as e:
+                    self.log.warning("memory: flush failed: %s", e)
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._mem is None or self._executor is None:
+            raise StoreUnavailable(f"the memory store at {self.location} is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def add_turn(
+        self,
+        *,
+        agent_id: str,
+        question: str,
+        answer: str,
+        evidence: list[dict[str, Any]],
+        session: str | None = None,
+        state: str = "new",
+    ) -> Memory:
+        """Remember one chat turn with its secrets masked, and return it."""
+        _check_state(state)
+        if not agent_id or not agent_id.strip():
+            raise InvalidState("a memory needs an agent_id")
+        q, a = mask_secrets(question), mask_secrets(answer)
+        metadata = {
+            "kind": "conversation",
+            "question": q,
+            "answer": a,
+            # through JSON so the engine gets plain values (a datetime in evidence becomes text)
+            "evidence": json.loads(json.dumps(mask_obj(list(evidence)), default=str)),
+            "session": mask_secrets(session) if session else None,
+            "state": state,
+        }
+        memory_id = await self._run(self._add_sync, agent_id.strip(), q, a, metadata)
+        self._dirty = True
+        return await self.get(memory_id)
+
+    def _add_sync(self, agent_id: str, q: str, a: str, metadata: dict[str, Any]) -> str:
+        ids = {"user_id": self.scope, "agent_id": agent_id, "metadata": metadata}
+        if self.infer:
+            turn = [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+            results = self._mem.add(turn, infer=True, **ids).get("results", [])
+            if results:
+                return str(results[0]["id"])
+            # Nothing extracted: keep the turn itself, so every turn is remembered.
+        text = turn_text(q, a)
+        results = self._mem.add([{"role": "user", "content": text}], infer=False, **ids)["results"]
+        return str(results[0]["id"])
+
+    async def set_state(
+        self,
+        memory_id: str,
+        state: str,
+        *,
+        expect: Collection[str] | None = None,
+        audit: dict[str, Any] | None = None,
+        review: dict[str, Any] | None = None,
+    ) -> Memory:
+        """Move a memory to ``state`` if it is in one of ``expect`` (atomic in this process)."""
+        _check_id(memory_id)
+        _check_state(state)
+        for wanted in expect or ():
+            _check_state(wanted)
+        patch: dict[str, Any] = {"state": state, "updated_at": utc_now()}
+        try:
+            if audit is not None:
+                patch["audit"] = mask_obj(AuditInfo.model_validate(audit).model_dump())
+            if review is not None:
+                patch["review"] = mask_obj(ReviewInfo.model_validate(review).model_dump())
+        except ValidationError as e:
+            raise InvalidState(f"bad audit or review details: {e.errors()[0]['msg']}") from e
+        by = (patch.get("review") or {}).get("by") or ("auditor" if audit is not None else None)
+        async with self._state_lock:
+            current = await self._run(self._payload_sync, memory_id)
+            now_state = str(current.get("state", "new"))
+            if expect is not None and now_state not in expect:
+                raise StateConflict(memory_id, now_state, expect)
+            await self._run(self._set_state_sync, memory_id, current, now_state, patch, by)
+        self._dirty = True
+        return await self.get(memory_id)
+
+    def _payload_sync(self, memory_id: str) -> dict[str, Any]:
+        hit = self._mem.vector_store.get(vector_id=memory_id)
+        if hit is None or hit.payload.get("user_id") != self.scope:
+            raise MemoryNotFound(memory_id)
+        return dict(hit.payload)
+
+    def _set_state_sync(
+        self, memory_id: str, current: dict[str, Any], old: str, patch: dict[str, Any], by: Any
+    ) -> None:
+        self._mem.vector_store.update(vector_id=memory_id, payload=patch)
+        self._mem.db.add_history(
+            memory_id,
+            old,
+            patch["state"],
+            "STATE",
+            created_at=current.get("created_at"),
+            updated_at=patch["updated_at"],
+            actor_id=by,
+        )
+
+    async def delete(self, memory_id: str) -> None:
+        """Forget a memory (its history stays)."""
+        _check_id(memory_id)
+        async with self._state_lock:
+            await self._run(self._payload_sync, memory_id)
+            await self._run(self._mem.delete, memory_id)
+        self._dirty = True
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def get(self, memory_id: str) -> Memory:
+        """Return one memory or raise ``MemoryNotFound``."""
+        _check_id(memory_id)
+        payload = await self._run(self._payload_sync, memory_id)
+        return memory_from_payload(memory_id, payload)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        agent_id: str | None = None,
+        limit: int = 5,
+        include_rejected: bool = False,
+    ) -> list[Memory]:
+        """Return up to ``limit`` memories similar to ``query``; approved ones get a small boost.
+
+        ``score`` is the cosine similarity, plus ``APPROVED_BOOST`` for approved memories, and the
+        results are sorted by it.
+        """
+        if not query.strip() or limit <= 0:
+            return []
+        filters: dict[str, Any] = {"user_id": self.scope}
+        if agent_id:
+            filters["agent_id"] = agent_id
+        if not include_rejected:
+            filters["state"] = {"nin": list(EXCLUDED_FROM_RETRIEVAL)}
+        # Over-fetch so an approved memory just below the cut can still rank in.
+        found = await self._run(
+            self._mem.search, query, top_k=limit * 3, filters=filters, threshold=MIN_SCORE
+        )
+        ranked = []
+        for item in found.get("results", []):
+            memory = memory_from_mem0(item)
+            if memory.state == "approved":
+                memory.score = (memory.score or 0.0) + APPROVED_BOOST
+            ranked.append(memory)
+        ranked.sort(key=lambda m: m.score or 0.0, reverse=True)
+        return ranked[:limit]
+
+    async def list(
+        self,
+        *,
+        state: str | None = None,
+        agent_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> builtins.list[Memory]:
+        """Return memories newest first, filtered by state and agent."""
+        filters: dict[str, Any] = {"user_id": self.scope}
+        if state is not None:
+            _check_state(state)
+            filters["state"] = state
+        if agent_id:
+            filters["agent_id"] = agent_id
+        if limit <= 0:
+            return []
+        hits = await self._run(self._mem.vector_store.page, filters, limit, max(0, offset))
+        return [memory_from_payload(h.id, h.payload) for h in hits]
+
+    async def history(self, memory_id: str) -> builtins.list[dict[str, Any]]:
+        """Return the memory's events oldest first: add, state changes, delete."""
+        _check_id(memory_id)
+        rows = await self._run(self._mem.history, memory_id)
+        if not rows:
+            await self.get(memory_id)  # raises MemoryNotFound for an id never seen
+        return [_history_event(r) for r in rows]
+
+    async def counts(self) -> dict[str, int]:
+        """Return the number of memories in each state."""
+        count = self._mem.vector_store.count if self._mem is not None else None
+        if count is None:
+            raise StoreUnavailable(f"the memory store at {self.location} is not open")
+        out: dict[str, int] = {}
+        for state in STATES:
+            out[state] = await self._run(count, {"user_id": self.scope, "state": state})
+        return out
+
+    async def ping(self) -> dict[str, Any]:
+        """Count the memories, timed, for ``/health``."""
+        t0 = time.perf_counter()
+        try:
+            total = await self._run(self._mem.vector_store.count, {"user_id": self.scope})
+        except Exception as e:
+            ms = (time.perf_counter() - t0) * 1000
+            return {"ok": False, "detail": f"{type(e).__name__}: {e}", "latency_ms": ms}
+        ms = (time.perf_counter() - t0) * 1000
+        detail = f"{total} memories ({self.engine}: {self.location})"
+        return {"ok": True, "detail": detail, "latency_ms": round(ms, 2)}
+
+
+def _check_state(state: str) -> None:
+    if state not in STATES:
+        raise InvalidState(f"unknown memory state {state!r}; expected one of: {', '.join(STATES)}")
+
+
+def _check_id(memory_id: str) -> None:
+    try:
+        uuid.UUID(str(memory_id))
+    except ValueError as e:
+        raise InvalidState(f"{memory_id!r} is not a memory id (a UUID)") from e
+
+
+def _history_event(row: dict[str, Any]) -> dict[str, Any]:
+    event = str(row.get("event", "")).upper()
+    at = row.get("updated_at") or row.get("created_at")
+    if event == "STATE":
+        return {
+            "event": "state",
+            "at": at,
+            "from": row["old_memory"],
+            "to": row["new_memory"],
+            "by": row.get("actor_id"),
+        }
+    if event == "ADD":
+        return {"event": "add", "at": row.get("created_at"), "text": row.get("new_memory")}
+    if event == "DELETE":
+        return {"event": "delete", "at": at}
+    return {"event": event.lower(), "at": at, "text": row.get("new_memory")}
+
+
+def _close_mem0(mem: Any) -> None:
+    stores = [mem.vector_store, getattr(mem, "_entity_store", None)]
+    for store in stores:
+        close = getattr(store, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                store.flush()
+            close()
+    mem.close()

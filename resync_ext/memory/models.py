@@ -1,0 +1,116 @@
+"""The memory record of SPEC.md section 6, and its conversion from what Mem0 stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+State = Literal["new", "audited_ok", "flagged", "approved", "rejected", "rejected_by_auditor"]
+STATES: tuple[str, ...] = (
+    "new",
+    "audited_ok",
+    "flagged",
+    "approved",
+    "rejected",
+    "rejected_by_auditor",
+)
+#: States never offered to the chat as context.
+EXCLUDED_FROM_RETRIEVAL: tuple[str, ...] = ("rejected", "rejected_by_auditor")
+
+#: Payload keys the record owns; everything else in a Mem0 payload is Mem0's bookkeeping.
+RECORD_KEYS = ("kind", "question", "answer", "evidence", "session", "state", "audit", "review")
+
+
+def utc_now() -> str:
+    """Return the current UTC time as ISO 8601."""
+    return datetime.now(UTC).isoformat()
+
+
+class AuditInfo(BaseModel):
+    """The auditor's verdict on a memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: str
+    confidence: float | None = None
+    reason: str = ""
+    at: str = Field(default_factory=utc_now)
+
+
+class ReviewInfo(BaseModel):
+    """A reviewer's decision on a memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str
+    at: str = Field(default_factory=utc_now)
+    comment: str | None = None
+
+
+class MemoryMetadata(BaseModel):
+    """What a turn carries besides its text."""
+
+    kind: Literal["conversation"] = "conversation"
+    agent_id: str
+    question: str
+    answer: str
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    session: str | None = None
+    state: State = "new"
+    audit: AuditInfo | None = None
+    review: ReviewInfo | None = None
+
+
+class Memory(BaseModel):
+    """One remembered chat turn; ``score`` is set only on search results."""
+
+    id: str
+    text: str
+    created_at: str
+    metadata: MemoryMetadata
+    score: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_score(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("score") is None:
+            data.pop("score", None)
+        return data
+
+    @property
+    def state(self) -> str:
+        """The review state (a shortcut for ``metadata.state``)."""
+        return self.metadata.state
+
+
+def turn_text(question: str, answer: str) -> str:
+    """Return the text a turn is remembered (and embedded) by: the question first."""
+    return f"Q: {question}\nA: {answer}"
+
+
+def memory_from_payload(
+    memory_id: Any, payload: dict[str, Any], score: float | None = None
+) -> Memory:
+    """Build a Memory from a raw vector-store payload written through Mem0."""
+    meta = {k: payload[k] for k in RECORD_KEYS if k in payload and payload[k] is not None}
+    meta["agent_id"] = payload.get("agent_id") or ""
+    meta.setdefault("question", "")
+    meta.setdefault("answer", "")
+    return Memory(
+        id=str(memory_id),
+        text=payload.get("data", ""),
+        created_at=payload.get("created_at") or "",
+        metadata=MemoryMetadata.model_validate(meta),
+        score=score,
+    )
+
+
+def memory_from_mem0(item: dict[str, Any]) -> Memory:
+    """Build a Memory from an item of Mem0's ``get``/``search`` answers."""
+    payload = dict(item.get("metadata") or {})
+    payload["data"] = item.get("memory", "")
+    payload["created_at"] = item.get("created_at")
+    payload["agent_id"] = item.get("agent_id")
+    return memory_from_payload(item["id"], payload, item.get("score"))
