@@ -1,0 +1,202 @@
+"""Turn tool results into short evidence sentences a small model can read in one breath.
+
+Each sentence states facts taken from one tool answer (names, statuses, return codes, log lines,
+known-issue rules); the troubleshooter and analyzer join them into the evidence paragraph of
+their one LM call and record each as the ``summary`` of that call's evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from resync_ext.redact import mask_secrets
+
+_STOP = {
+    "TWS",
+    "HWA",
+    "IBM",
+    "HCL",
+    "RC",
+    "ABEND",
+    "FAIL",
+    "FAILED",
+    "ERROR",
+    "HOLD",
+    "HELD",
+    "READY",
+    "WAIT",
+    "EXEC",
+    "SUCC",
+    "WHY",
+    "WHAT",
+    "OK",
+    "JOB",
+    "JOBS",
+    "AGENT",
+    "LOG",
+    "SLA",
+    "PEND",
+    "FENCE",
+    "LIMIT",
+    "CANCL",
+    "SUPPR",
+    "STUCK",
+    "WAITING",
+    "RUNNING",
+    "API",
+    "REST",
+    "AND",
+    "THE",
+    "MDM",
+    "DWC",
+    "UTC",
+    "CPU",
+    "ETA",
+}
+_NAME = re.compile(r"(?<![\w#.-])([A-Za-z0-9][A-Za-z0-9_#.\-]*[A-Za-z0-9])(?![\w#-])")
+_CODE = re.compile(r"^(?:AWS[A-Z]{3}\d{3}[EIW]|ORA-\d+|SQL\d+N|R\d+|[A-Z]{2,5}-\d+)$")
+_PHRASE = re.compile(
+    r"\b(?:the\s+)?([a-z][a-z0-9]+(?:\s+[a-z][a-z0-9]+)?)\s+(?:job|stream)\b", re.I
+)
+_PHRASE_STOP = {
+    "the",
+    "a",
+    "this",
+    "that",
+    "my",
+    "which",
+    "what",
+    "any",
+    "each",
+    "every",
+    "why",
+    "did",
+    "failed",
+    "late",
+    "critical",
+    "stuck",
+    "held",
+    "waiting",
+    "is",
+    "last",
+}
+MAX_EVIDENCE_LINES = 14
+
+
+def candidate_names(question: str) -> list[str]:
+    """Return the words of a question that look like HWA object names, most specific first."""
+    names: list[str] = []
+    for m in _NAME.finditer(question):
+        word = m.group(1).strip(".")
+        upper = word.upper()
+        looks_named = (
+            word == upper
+            and any(c.isalpha() for c in word)
+            and (
+                "_" in word
+                or "#" in word
+                or "." in word
+                or any(c.isdigit() for c in word)
+                or len(word) >= 4
+            )
+        )
+        if looks_named and upper not in _STOP and not _CODE.match(upper) and upper not in names:
+            names.append(upper)
+    if not names:
+        for m in _PHRASE.finditer(question):
+            words = [w for w in m.group(1).lower().split() if w not in _PHRASE_STOP]
+            if words:
+                names.append(" ".join(words))
+    return names[:4]
+
+
+def clip(text: Any, limit: int = 160, *, mask: bool = True) -> str:
+    """Return ``text`` on one line, masked (unless static text), at most ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    flat = mask_secrets(flat) if mask else flat
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def job_sentence(j: dict[str, Any]) -> str:
+    """Describe a job from get_job / a job brief."""
+    where = ", ".join(
+        x
+        for x in (
+            f"stream {j['stream']}" if j.get("stream") else "",
+            f"workstation {j['workstation']}" if j.get("workstation") else "",
+        )
+        if x
+    )
+    status = j.get("status") or "unknown"
+    detail = ", ".join(str(x) for x in (j.get("internal_status"), j.get("substatus")) if x)
+    out = f"{j.get('name')}{f' ({where})' if where else ''} is {status}"
+    out += f" ({detail})" if detail else ""
+    if j.get("return_code") is not None:
+        out += f", return code {j['return_code']}"
+    if j.get("end"):
+        out += f", ended {j['end']}"
+    elif j.get("start"):
+        out += f", started {j['start']}"
+    if j.get("critical"):
+        out += ", critical job"
+    if j.get("deadline"):
+        out += f", deadline {j['deadline']}"
+    if j.get("late"):
+        out += ", LATE"
+    if j.get("unresolved_dependencies"):
+        out += "; waiting for " + ", ".join(map(str, j["unresolved_dependencies"][:4]))
+    return out + "."
+
+
+def log_sentence(log: dict[str, Any]) -> str:
+    """Describe the useful part of a job log."""
+    lines = [clip(x, 140) for x in log.get("error_lines") or []][:3]
+    if not lines:
+        tail = [
+            x
+            for x in str(log.get("tail") or "").splitlines()
+            if x.strip() and not x.startswith("=")
+        ]
+        lines = [clip(x, 140) for x in tail[-2:]]
+    text = f"Log of {log.get('job')}: " + (" | ".join(lines) if lines else "no error lines")
+    if log.get("aws_codes"):
+        text += f" (codes {', '.join(log['aws_codes'][:3])})"
+    return text + "."
+
+
+def issue_sentence(match: dict[str, Any]) -> str:
+    """Describe the best known-issue match with its cause and first steps."""
+    # Rule text is the product's own knowledge base, not engine data: masking would only garble
+    # words such as "password" in the advice.
+    steps = "; ".join(
+        clip(s, 110, mask=False).rstrip(".") for s in (match.get("next_steps") or [])[:2]
+    )
+    cause = clip(match.get("cause"), 160, mask=False).rstrip(".")
+    return f"Known issue {match.get('rule')} ({match.get('title')}): {cause}." + (
+        f" Steps: {steps}." if steps else ""
+    )
+
+
+def evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
+    """Render recorded evidence as ``- tool(args): summary`` lines, bounded for a prompt."""
+    lines = []
+    for e in evidence[:MAX_EVIDENCE_LINES]:
+        args = json.dumps(e.get("args") or {}, separators=(",", ":"), default=str)
+        lines.append(f"- {e.get('tool')}({args[1:-1]}): {clip(e.get('summary', ''), 300)}")
+    if len(evidence) > MAX_EVIDENCE_LINES:
+        lines.append(f"- ... {len(evidence) - MAX_EVIDENCE_LINES} more calls left out")
+    return lines
+
+
+def default_summary(tool: str, result: dict[str, Any]) -> str | None:
+    """Return the evidence sentence for a successful tool result, when one fits the tool."""
+    if tool == "get_job" and result.get("name"):
+        return job_sentence(result)
+    if tool == "get_job_log" and result.get("job"):
+        return log_sentence(result)
+    if tool == "lookup_known_issue":
+        matches = result.get("matches") or []
+        return issue_sentence(matches[0]) if matches else "No known issue matches."
+    return None

@@ -1,0 +1,63 @@
+"""Fixtures for the agents: the real simulator on a night of failures, the real tools over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "tests" / "evals" / "scenarios" / "night_failures.yaml"
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[Any]:
+    """Serve the night_failures scenario on a free loopback port."""
+    from resync_ext.tws.simulator.server import start_simulator
+
+    running = await start_simulator(SCENARIO)
+    yield running
+    await running.stop()
+
+
+@pytest_asyncio.fixture
+async def tools(sim: Any) -> AsyncIterator[dict[str, Any]]:
+    """The read-only TWS tools bound to a client of the simulator."""
+    from resync_ext.tws.client import TWSClient
+    from resync_ext.tws.tools import build_tools
+
+    client = TWSClient(sim.url, user=sim.user, password=sim.password)
+    yield build_tools(client)
+    await client.aclose()
+
+
+@pytest.fixture
+def registry() -> Any:
+    """The project's own agents configuration, loaded."""
+    from resync_ext.agents.registry import AgentRegistry
+
+    reg = AgentRegistry(ROOT / "config" / "runtime.json")
+    reg.load()
+    return reg
+
+
+class Events:
+    """Collect what the runner emits."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        self.items.append(event)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.items if e["type"] == kind]
+
+
+@pytest.fixture
+def events() -> Events:
+    """A fresh event collector."""
+    return Events()
