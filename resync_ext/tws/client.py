@@ -12,12 +12,13 @@ import logging
 import re
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+from pydantic import BaseModel
 
 from .cache import TTLCache
 from .errors import (
@@ -41,6 +42,7 @@ from .models import (
 from .resilience import RETRYABLE_STATUS, CircuitBreaker, RetryPolicy, parse_retry_after
 
 API = "/twsd/api/v2"
+M = TypeVar("M", bound=BaseModel)
 _ID = r"(?!(?:action|count|joblog|run|query|submit[\w-]*)(?:/|$))[A-Za-z0-9][A-Za-z0-9._~%;:-]*"
 _READ_PATHS = re.compile(
     r"/(?:engine/info"
@@ -113,6 +115,12 @@ def _raise_for_status(resp: httpx.Response, path: str) -> None:
     elif status == 400:
         cls = TWSBadRequest
     raise cls(message, status=status, path=path, messages=messages)
+
+
+class _PageData(NamedTuple):
+    total: int | None
+    next: str | None
+    items: list[Any]
 
 
 def _next_offset(next_url: str | None, offset: int, got: int) -> int:
@@ -311,42 +319,46 @@ class TWSClient:
         kind: str = "plan",
         fresh: bool = False,
         text: bool = False,
+        parse: Callable[[Any], Any] | None = None,
     ) -> Any:
+        """Read through the cache; ``parse`` runs once per load, so hits cost no validation."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         key = (path, text, tuple(sorted((k, str(v)) for k, v in clean.items())))
-        return await self.cache.get_or_load(
-            key, lambda: self._fetch(path, clean, text=text), self._ttl[kind], fresh=fresh
-        )
+
+        async def load() -> Any:
+            data = await self._fetch(path, clean, text=text)
+            return parse(data) if parse else data
+
+        return await self.cache.get_or_load(key, load, self._ttl[kind], fresh=fresh)
 
     async def _list(
-        self,
-        path: str,
-        oql: str | None,
-        *,
-        limit: int | None,
-        fresh: bool,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[list[dict[str, Any]], int | None, bool]:
-        """Follow pages up to ``limit`` items; return (items, total, truncated)."""
+        self, path: str, oql: str | None, model: type[M], *, limit: int | None, fresh: bool
+    ) -> Page[M]:
+        """Follow pages up to ``limit`` items and say whether more were left."""
         wanted = max(1, limit or self.max_items)
         size = min(self.page_size, wanted)
-        items: list[dict[str, Any]] = []
+        items: list[M] = []
         offset, total, more = 0, None, False
+
+        def parse(data: dict[str, Any]) -> _PageData:
+            results = [model.model_validate(r) for r in data.get("results") or []]
+            count = data.get("count")
+            return _PageData(count if isinstance(count, int) else None, data.get("next"), results)
+
         while True:
-            data = await self._get(
-                path, {"oql": oql, "limit": size, "offset": offset, **(extra or {})}, fresh=fresh
+            page: _PageData = await self._get(
+                path, {"oql": oql, "limit": size, "offset": offset}, fresh=fresh, parse=parse
             )
-            results = list(data.get("results") or [])
-            total = data.get("count") if isinstance(data.get("count"), int) else total
-            items.extend(results)
-            more = bool(data.get("next")) and bool(results)
+            total = page.total if page.total is not None else total
+            items.extend(page.items)
+            more = bool(page.next) and bool(page.items)
             if not more or len(items) >= wanted:
                 break
-            offset = _next_offset(data.get("next"), offset, len(results))
+            offset = _next_offset(page.next, offset, len(page.items))
         if len(items) > wanted:
             items, more = items[:wanted], True
         truncated = more or (total is not None and total > len(items))
-        return items, total, truncated
+        return Page[model](items=items, total=total, truncated=truncated)  # type: ignore[valid-type]
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -366,10 +378,7 @@ class TWSClient:
         self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
     ) -> Page[Job]:
         """Return jobs in the current plan matching ``oql`` (pages followed up to ``limit``)."""
-        raw, total, truncated = await self._list("/plan/job", oql, limit=limit, fresh=fresh)
-        return Page[Job](
-            items=[Job.model_validate(r) for r in raw], total=total, truncated=truncated
-        )
+        return await self._list("/plan/job", oql, Job, limit=limit, fresh=fresh)
 
     async def count_jobs(
         self,
@@ -381,11 +390,13 @@ class TWSClient:
         """Count jobs in plan, optionally grouped by ``status``, ``workstation`` or ``folder``."""
         groups = [group_by] if isinstance(group_by, str) else list(group_by or [])
         params = {"grouping_filters": ",".join(groups) or None, "plan_filter": plan_filter}
-        return JobCount.model_validate(await self._get("/plan/job/count", params, fresh=fresh))
+        return await self._get(
+            "/plan/job/count", params, fresh=fresh, parse=JobCount.model_validate
+        )
 
     async def get_job(self, job_id: str, *, fresh: bool = False) -> Job:
         """Return one job in plan by id, with its dependencies."""
-        return Job.model_validate(await self._get(f"/plan/job/{_seg(job_id)}", fresh=fresh))
+        return await self._get(f"/plan/job/{_seg(job_id)}", fresh=fresh, parse=Job.model_validate)
 
     async def get_job_log(
         self,
@@ -430,22 +441,22 @@ class TWSClient:
         return await self._flow(f"/plan/job/{_seg(job_id)}/successors", depth, fresh)
 
     async def _flow(self, path: str, depth: int, fresh: bool) -> list[Job | JobStream]:
-        data = await self._get(path, {"depth": max(1, depth)}, fresh=fresh)
-        return [parse_flow_node(r) for r in data.get("results") or []]
+        nodes: list[Job | JobStream] = await self._get(
+            path, {"depth": max(1, depth)}, fresh=fresh, parse=_parse_flow
+        )
+        return list(nodes)
 
     async def list_job_streams(
         self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
     ) -> Page[JobStream]:
         """Return job streams in the current plan matching ``oql``."""
-        raw, total, truncated = await self._list("/plan/jobstream", oql, limit=limit, fresh=fresh)
-        return Page[JobStream](
-            items=[JobStream.model_validate(r) for r in raw], total=total, truncated=truncated
-        )
+        return await self._list("/plan/jobstream", oql, JobStream, limit=limit, fresh=fresh)
 
     async def get_job_stream(self, stream_id: str, *, fresh: bool = False) -> JobStream:
         """Return one job stream by id, with its jobs and dependencies."""
-        data = await self._get(f"/plan/jobstream/{_seg(stream_id)}", fresh=fresh)
-        return JobStream.model_validate(data)
+        return await self._get(
+            f"/plan/jobstream/{_seg(stream_id)}", fresh=fresh, parse=JobStream.model_validate
+        )
 
     async def job_stream_predecessors(
         self, stream_id: str, depth: int = 1, *, fresh: bool = False
@@ -457,24 +468,25 @@ class TWSClient:
         self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
     ) -> Page[Workstation]:
         """Return workstations in the current plan matching ``oql``."""
-        raw, total, truncated = await self._list("/plan/workstation", oql, limit=limit, fresh=fresh)
-        return Page[Workstation](
-            items=[Workstation.model_validate(r) for r in raw], total=total, truncated=truncated
-        )
+        return await self._list("/plan/workstation", oql, Workstation, limit=limit, fresh=fresh)
 
     async def get_workstation(self, workstation_id: str, *, fresh: bool = False) -> Workstation:
         """Return one workstation by id."""
-        data = await self._get(f"/plan/workstation/{_seg(workstation_id)}", fresh=fresh)
-        return Workstation.model_validate(data)
+        return await self._get(
+            f"/plan/workstation/{_seg(workstation_id)}",
+            fresh=fresh,
+            parse=Workstation.model_validate,
+        )
 
     async def list_resources(
         self, oql: str | None = None, *, limit: int | None = None, fresh: bool = False
     ) -> Page[Resource]:
         """Return resources in the current plan matching ``oql``."""
-        raw, total, truncated = await self._list("/plan/resource", oql, limit=limit, fresh=fresh)
-        return Page[Resource](
-            items=[Resource.model_validate(r) for r in raw], total=total, truncated=truncated
-        )
+        return await self._list("/plan/resource", oql, Resource, limit=limit, fresh=fresh)
+
+
+def _parse_flow(data: dict[str, Any]) -> list[Job | JobStream]:
+    return [parse_flow_node(r) for r in data.get("results") or []]
 
 
 def _seg(value: str) -> str:

@@ -55,8 +55,9 @@ def short_name(key: str | None) -> str:
 
 
 class _Model(BaseModel):
+    # frozen: the client's cache hands the same parsed objects to every caller
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=False
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
     )
 
 

@@ -153,6 +153,16 @@ def _status_matches(job: Job, status: str) -> bool:
     return bool(wanted & {job.status or "", job.internal_status or ""})
 
 
+def _hints(
+    status: str | None, substatus: str | None, rc: int | None, text: str | None = None
+) -> list[str]:
+    """Name the best known-issue rules for these facts (details via lookup_known_issue)."""
+    if status in ("SUCC", None) and not substatus and not text:
+        return []
+    found = _lookup(text, status, substatus, rc, limit=2)
+    return [f"{m['rule']}: {m['title']}" for m in found]
+
+
 class TWSTools:
     """Hold the client and expose the read-only tools as bound async methods."""
 
@@ -178,29 +188,40 @@ class TWSTools:
 
     @_tool
     async def plan_summary(self) -> dict[str, Any]:
-        """Summarise the current plan: job counts by status, failed jobs, late critical jobs and
-        workstations that cannot run jobs. Start here for "what went wrong overnight?"."""
+        """Summarise the current plan: job counts by status, failed jobs, late critical jobs,
+        why waiting jobs are stuck, workstations that cannot run jobs and exhausted resources.
+        Start here for "what went wrong overnight?"."""
         c = self.client
-        counts, failed, critical, stations = await asyncio.gather(
+        counts, failed, critical, waiting, stations, resources = await asyncio.gather(
             c.count_jobs("status"),
             c.list_jobs(status_clause("ABEND,FAIL"), limit=100),
             c.list_jobs("jobOptions.critical = true", limit=300),
+            c.list_jobs(status_clause("HOLD,READY,FENCE,WAIT,PEND"), limit=1000),
             c.list_workstations(limit=500),
+            c.list_resources(limit=500),
         )
         failures = [j for j in failed.items if j.is_failure]
         late = [j for j in critical.items if j.is_late and j.status != "SUCCESSFUL"]
+        reasons: dict[str, int] = {}
+        for j in waiting.items:
+            key = j.substatus or j.internal_status or "UNKNOWN"
+            reasons[key] = reasons.get(key, 0) + 1
         ws_problems = [
             {"name": w.name, "problems": w.problems} for w in stations.items if w.problems
         ]
-        return {
-            "total_jobs": counts.count,
-            "by_status": counts.grouped_count,
-            "failed_jobs": _bounded(
-                [job_brief(j) for j in failures], 15, failed.total, failed.truncated
-            ),
-            "late_critical_jobs": _bounded([job_brief(j) for j in late], 10, len(late), False),
-            "workstation_problems": ws_problems[:15],
-        }
+        return _drop_none(
+            {
+                "total_jobs": counts.count,
+                "by_status": counts.grouped_count,
+                "failed_jobs": _bounded(
+                    [job_brief(j) for j in failures], 15, failed.total, failed.truncated
+                ),
+                "late_critical_jobs": _bounded([job_brief(j) for j in late], 10, len(late), False),
+                "waiting_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+                "workstation_problems": ws_problems[:15],
+                "exhausted_resources": [r.name for r in resources.items if r.is_exhausted][:15],
+            }
+        )
 
     @_tool
     async def list_jobs(
@@ -252,6 +273,7 @@ class TWSTools:
                 "deadline": _iso(restr.deadline_time) if restr else None,
                 "critical_start": _iso(full.critical_start),
                 "unresolved_dependencies": waiting[:10],
+                "known_issues": _hints(full.internal_status, full.substatus, full.return_code),
             }
         )
 
@@ -287,6 +309,7 @@ class TWSTools:
                 "error_lines": errors[:20],
                 "error_lines_left_out": max(0, len(errors) - 20),
                 "aws_codes": aws_codes(text),
+                "known_issues": _hints(full.internal_status, full.substatus, run.return_code, text),
                 "tail": "\n".join(ln[:240] for ln in tail),
             }
         )
