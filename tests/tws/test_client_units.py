@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from resync_ext.tws.cache import TTLCache
-from resync_ext.tws.client import is_read_path
+from resync_ext.tws.client import TWSClient, is_read_path
 from resync_ext.tws.models import Job, Workstation, common_status
 from resync_ext.tws.resilience import CircuitBreaker, RetryPolicy, parse_retry_after
 
@@ -144,3 +146,31 @@ def test_status_mapping_and_helpers() -> None:
     assert not held.is_failure and not held.is_terminal
     ws = Workstation.model_validate({"name": "A", "type": "AGENT", "activeStates": ["RUNNING"]})
     assert ws.problems == ["unlinked"]
+
+
+@pytest.mark.asyncio
+async def test_retry_after_is_honoured_on_429() -> None:
+    # The simulator sends no Retry-After, so this one answer comes from a transport fake.
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "0.3"}, json={"messages": ["slow down"]}),
+        httpx.Response(200, json={"displayVersion": "10.2.5"}),
+    ]
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return answers[len(seen) - 1]
+
+    client = TWSClient(
+        "http://127.0.0.1:9",
+        user="u",
+        password="p",
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.001),
+    )
+    async with client:
+        start = time.perf_counter()
+        info = await client.engine_info()
+        assert time.perf_counter() - start >= 0.3
+    assert info.display_version == "10.2.5" and len(seen) == 2
+    assert client.breaker_state == "closed"
