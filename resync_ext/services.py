@@ -135,6 +135,11 @@ class Services:
     async def start(self) -> None:
         """Start background work: open the memory store (without delaying the server), schedule."""
         self._loop = asyncio.get_running_loop()
+        # ExtensionApp copies its settings into the web app's once, before start: publish what
+        # becomes ready later (memory, audit, scheduler) into the live dict the handlers read.
+        serverapp = getattr(self.app, "serverapp", None)
+        if serverapp is not None and getattr(serverapp, "web_app", None) is not None:
+            self.settings = serverapp.web_app.settings
         if self.app.open_memory:
             self._memory_task = asyncio.create_task(self._open_memory(), name="resync-open-memory")
         self._start_scheduler()

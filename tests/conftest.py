@@ -63,8 +63,10 @@ def jp_server_config(resync_config: dict[str, Any]) -> Config:
 
 
 @pytest.fixture
-def resync_services(jp_serverapp: Any) -> Any:
-    """The extension's services in the test server; fails loudly if the extension did not load."""
+def resync_services(jp_serverapp: Any, jp_asyncio_loop: Any) -> Any:
+    """The extension's services, started as a real server starts them (pytest-jupyter does not
+    run the extensions' start hooks); fails loudly if the extension did not load."""
     services = jp_serverapp.web_app.settings.get("resync_services")
     assert services is not None, "the Resync extension failed to load: see the captured log"
+    jp_asyncio_loop.run_until_complete(jp_serverapp._post_start())
     return services
