@@ -223,6 +223,8 @@ def select(
             if index == "id":
                 found = [plan.jobs_by_id.get(str(k).lower()) for k in keys]
                 bucket = [j for j in found if j is not None]
+            elif index.endswith(":prefix"):
+                bucket = plan.prefixed(index.removesuffix(":prefix"), str(keys[0]))
             else:
                 bucket = [j for k in keys for j in plan.index[index].get(str(k), ())]
             if len(bucket) < len(candidates):

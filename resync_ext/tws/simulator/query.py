@@ -155,30 +155,42 @@ _ORDER = {
 }
 
 
-def _values(raw: Any, kind: str | None) -> list[Any]:
-    items = raw if isinstance(raw, list) else [raw]
-    return [_norm(v, kind) for v in items]
-
-
 def _compile_cmp(node: oql.Comparison, entity: Entity) -> Callable[[Any], bool]:
     name, getter = entity.resolve(node.field)
     kind = entity.kinds.get(name)
     op = node.op
     if op in ("LIKE", "NOT LIKE"):
         regex = _like(_norm(node.value, kind) if kind == "ws" else node.value)
-        hit_like = lambda rec: any(  # noqa: E731
-            v is not None and regex.fullmatch(str(v).lstrip("/") if kind == "ws" else str(v))
-            for v in _values(getter(rec), None)
-        )
+
+        def like_one(value: Any) -> bool:
+            if value is None:
+                return False
+            text = str(value)
+            return regex.fullmatch(text.lstrip("/") if kind == "ws" else text) is not None
+
+        def hit_like(rec: Any) -> bool:
+            raw = getter(rec)
+            return any(map(like_one, raw)) if type(raw) is list else like_one(raw)
+
         return hit_like if op == "LIKE" else (lambda rec: not hit_like(rec))
     literals = node.value if op in ("IN", "NOT IN") else (node.value,)
     wanted = [_norm(v, kind) for v in literals]
+    # Literals converted to the type of the values they meet (instants, durations...), once.
+    by_type: dict[type, list[Any]] = {}
+
+    def matches(value: Any) -> bool:
+        if type(value) is str:
+            value = _norm(value, kind)
+        lits = by_type.get(type(value))
+        if lits is None:
+            lits = by_type[type(value)] = [_coerce(w, value) for w in wanted]
+        return value in lits
 
     def hit_eq(rec: Any) -> bool:
-        values = _values(getter(rec), kind)
-        return any(_coerce(w, v) == v for v in values for w in wanted) or (
-            None in wanted and not values
-        )
+        raw = getter(rec)
+        if type(raw) is list:
+            return any(map(matches, raw)) or (None in wanted and not raw)
+        return matches(raw)
 
     if op in ("=", "IN"):
         return hit_eq
@@ -187,17 +199,19 @@ def _compile_cmp(node: oql.Comparison, entity: Entity) -> Callable[[Any], bool]:
     compare = _ORDER[op]
     target = wanted[0]
 
+    def order_one(value: Any) -> bool:
+        if value is None or target is None:
+            return False
+        if type(value) is str:
+            value = _norm(value, kind)
+        try:
+            return bool(compare(value, _coerce(target, value)))
+        except TypeError:
+            return False
+
     def hit_order(rec: Any) -> bool:
-        for value in _values(getter(rec), kind):
-            if value is None or target is None:
-                continue
-            lit = _coerce(target, value)
-            try:
-                if compare(value, lit):
-                    return True
-            except TypeError:
-                continue
-        return False
+        raw = getter(rec)
+        return any(map(order_one, raw)) if type(raw) is list else order_one(raw)
 
     return hit_order
 
@@ -218,13 +232,21 @@ def compile_filter(node: oql.Node | None, entity: Entity) -> Callable[[Any], boo
 
 
 def index_keys(node: oql.Node | None, entity: Entity) -> list[tuple[str, list[Any]]]:
-    """Return (index, normalised keys) for the top-level ``=``/``IN`` terms on indexed fields."""
+    """Return (index, normalised keys) for top-level ``=``/``IN``/``LIKE`` terms on indexes.
+
+    A ``LIKE`` gives ``"<index>:prefix"`` with the literal text before its first wildcard.
+    """
     if node is None:
         return []
     terms = list(node.items) if isinstance(node, oql.BoolOp) and node.op == "AND" else [node]
     out = []
     for term in terms:
-        if isinstance(term, oql.Comparison) and term.op in ("=", "IN"):
+        if isinstance(term, oql.Comparison) and term.op == "LIKE":
+            name, _ = entity.resolve(term.field)
+            prefix = re.split(r"[@?]", _norm(term.value, entity.kinds.get(name)), maxsplit=1)[0]
+            if name in entity.indexed and prefix:
+                out.append((entity.indexed[name] + ":prefix", [prefix]))
+        elif isinstance(term, oql.Comparison) and term.op in ("=", "IN"):
             name, _ = entity.resolve(term.field)
             if name in entity.indexed:
                 values = term.value if term.op == "IN" else (term.value,)
