@@ -40,13 +40,12 @@ def prepare_env(mem0_dir: Path, log: logging.Logger) -> None:
 
 
 def _no_spacy_download() -> None:
-    """Stop Mem0 from downloading a spaCy model at run time when spaCy lacks one."""
-    if importlib.util.find_spec("spacy") is None:
-        return  # Mem0 falls back to plain text and no entity boosts
-    if importlib.util.find_spec("en_core_web_sm") is not None:
-        return
+    """Stop Mem0 from reaching for spaCy: it would download a model when spaCy lacks one."""
+    if importlib.util.find_spec("spacy") is not None and importlib.util.find_spec("en_core_web_sm"):
+        return  # spaCy with its model: Mem0 lemmatizes and extracts entities offline
     from mem0.utils import spacy_models
 
+    # As if loading had failed (Mem0 then uses plain text), without the download or the warning.
     spacy_models._load_failed_full = True
     spacy_models._load_failed_lemma = True
 

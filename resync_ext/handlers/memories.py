@@ -1,0 +1,110 @@
+"""Remembered chat turns over REST (SPEC.md section 3): list, search, read, forget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from tornado import web
+
+from resync_ext.handlers.base import ResyncHandler
+from resync_ext.memory.models import EXCLUDED_FROM_RETRIEVAL, Memory, State
+
+
+class MemoriesQuery(BaseModel):
+    """Query arguments of ``GET /resync/api/memories``."""
+
+    model_config = ConfigDict(extra="ignore")  # ignore ?token= and the like
+
+    query: str | None = Field(default=None, max_length=4000)
+    state: State | None = None
+    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=100_000)
+    include_rejected: bool = False
+
+
+class MemoryList(BaseModel):
+    """Memories, newest first; with a query, most similar first with ``score``."""
+
+    memories: list[Memory]
+
+
+schemas: dict[str, Any] = {"Memory": Memory, "MemoryList": MemoryList}
+
+
+def _param(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+
+
+class MemoriesHandler(ResyncHandler):
+    """List memories by state and agent, or search them by similarity to a query."""
+
+    openapi = {
+        "get": {
+            "summary": "List or search memories",
+            "response": "MemoryList",
+            "parameters": [
+                _param("query", {"type": "string"}, "text to rank memories by similarity to"),
+                _param("state", {"type": "string"}, "only memories in this review state"),
+                _param("agent_id", {"type": "string"}, "only memories of this agent"),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "default 50"),
+                _param("offset", {"type": "integer", "minimum": 0}, "memories to skip"),
+                _param(
+                    "include_rejected",
+                    {"type": "boolean"},
+                    "with a query, also rank rejected memories (chat retrieval never does)",
+                ),
+            ],
+        }
+    }
+
+    @web.authenticated
+    async def get(self) -> None:
+        """Answer ``{"memories": [...]}``."""
+        q = self.query_model(MemoriesQuery)
+        store = self.memory_store
+        if q.query and q.query.strip():
+            include = q.include_rejected or q.state in EXCLUDED_FROM_RETRIEVAL
+            found = await store.search(
+                q.query, agent_id=q.agent_id, limit=q.offset + q.limit, include_rejected=include
+            )
+            if q.state is not None:
+                found = [m for m in found if m.state == q.state]
+            memories = found[q.offset : q.offset + q.limit]
+        else:
+            memories = await store.list(
+                state=q.state, agent_id=q.agent_id, limit=q.limit, offset=q.offset
+            )
+        self.write_json({"memories": [m.model_dump(mode="json") for m in memories]})
+
+
+class MemoryHandler(ResyncHandler):
+    """One memory: read it or forget it."""
+
+    openapi = {
+        "get": {"summary": "Get a memory", "response": "Memory"},
+        "delete": {
+            "summary": "Forget a memory",
+            "responses": {"204": {"description": "Deleted"}},
+        },
+    }
+
+    @web.authenticated
+    async def get(self, memory_id: str) -> None:
+        """Answer the memory (400 for an id that is not a UUID, 404 for an unknown one)."""
+        self.write_json(await self.memory_store.get(memory_id))
+
+    @web.authenticated
+    async def delete(self, memory_id: str) -> None:
+        """Forget the memory; its history is kept."""
+        await self.memory_store.delete(memory_id)
+        self.log.info("memory: %s deleted memory %s", self.current_user, memory_id)
+        self.set_status(204)
+        self.finish()
+
+
+routes = [
+    (r"/resync/api/memories", MemoriesHandler),
+    (r"/resync/api/memories/(?P<memory_id>[^/]+)", MemoryHandler),
+]
