@@ -7,6 +7,7 @@ lasts about its estimated duration (never past the frozen ``now``).
 
 from __future__ import annotations
 
+import functools
 import uuid
 import zlib
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ _NAMESPACE = uuid.UUID("6f1c2a9e-3b5d-5e7f-9a1b-2c3d4e5f6a7b")
 _RUNNING = frozenset({"EXEC", "SUCCP", "ABENP", "BOUND"})
 
 
+@functools.lru_cache(maxsize=1 << 18)  # serialising a page asks for the same ids again and again
 def stable_id(*parts: str) -> str:
     """Return a UUID that depends only on the names given (uuid5)."""
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
