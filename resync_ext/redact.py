@@ -50,10 +50,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1{MASK}",
     ),
-    (re.compile(rf"(?i)(--?(?:{_KEY_WORDS})[ =])([^\s\"']+)"), rf"\1{MASK}"),
-    # "password is hunter2" / "pwd hunter2" in free text
+    # --password value (an option at a word start, not "db-credentials (..." inside a name)
+    (re.compile(rf"(?i)(?<![\w-])(--?(?:{_KEY_WORDS})[ =])([^\s\"']+)"), rf"\1{MASK}"),
+    # "the password is hunter2" in free text; "password expired" / "password structure" stay
     (
-        re.compile(r"(?i)\b(password|passwd|pwd|passphrase)(\s+(?:is|was|=)?\s*)([^\s,;.]{3,})"),
+        re.compile(r"(?i)\b(password|passwd|pwd|passphrase)(\s+(?:is|was)\s+)([^\s,;]{3,})"),
         rf"\1\2{MASK}",
     ),
     # Well-known token shapes that need no key word around them

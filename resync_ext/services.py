@@ -48,6 +48,7 @@ class Services:
     # -- construction ---------------------------------------------------------------------------
     def build(self, settings: dict[str, Any]) -> None:
         """Construct every service (no network, no heavy imports) and publish the ready ones."""
+        from resync_ext.agents.errors import AgentConfigError
         from resync_ext.agents.registry import AgentRegistry
         from resync_ext.audit.review_queue import ReviewQueue
         from resync_ext.chat.turns import TurnService
@@ -58,10 +59,20 @@ class Services:
         settings["resync_tws"] = self.tws
         self.queue = ReviewQueue(self.data_dir)
         settings["resync_queue"] = self.queue
+        config_path = self._agents_config_path()
+        # Program paths in the config are relative to the project that holds agents/; a config
+        # kept elsewhere (a copy in a user's folder) still finds the shipped programs.
+        root = config_path.parent.parent
+        if not (root / "agents").is_dir():
+            root = PROJECT_ROOT
         self.registry = AgentRegistry(
-            self._agents_config_path(), lm_factory=self._build_lm, log=self.log
+            config_path, root=root, lm_factory=self._build_lm, log=self.log
         )
-        self.registry.load()
+        try:
+            self.registry.load()
+        except AgentConfigError as e:
+            # Chat waits for a fixed file (the watcher reloads it); the rest of Resync serves.
+            self.log.error("Resync agents: %s; chat is unavailable until it is fixed", e.message)
         self.registry.add_listener(self._on_agents_changed)
         settings["resync_agents"] = self.registry
         self.turns = TurnService(
@@ -199,19 +210,10 @@ class Services:
 
     async def _judge(self, *, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
         """Ask the configured judge program (agents/judge.py) on the judge's LM."""
-        import dspy
+        from resync_ext.agents.runner import make_judge
 
-        from resync_ext.agents.errors import JudgeOutputError as AgentJudgeError
-        from resync_ext.audit.errors import JudgeOutputError
-
-        program = self.registry.create_judge()
-        lm = self.registry.lm_for(None)
-        with dspy.context(lm=lm):
-            try:
-                pred = await program.acall(question=question, answer=answer, evidence=evidence)
-            except AgentJudgeError as e:
-                raise JudgeOutputError(str(e)) from e
-        return {"verdict": pred.verdict, "confidence": pred.confidence, "reason": pred.reason}
+        judge = make_judge(self.registry.create_judge(), self.registry.lm_for(None))
+        return await judge(question=question, answer=answer, evidence=evidence)
 
     async def _open_memory(self) -> None:
         from resync_ext.memory.factory import create_memory_store

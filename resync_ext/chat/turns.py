@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from resync_ext.redact import mask_secrets
+from resync_ext.redact import mask_obj, mask_secrets
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -136,12 +136,13 @@ class TurnService:
         tool_ms = sum(t["ms"] for t in timing["tools"])
         timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms, 0.0), 2)
 
+        evidence = mask_obj(result.evidence)
         memory_id = None
         failed = breaker_open or bool(unavailable)
         if store is not None and not failed:
             t_store = time.perf_counter()
             memory = await store.add_turn(
-                agent_id=agent_id, question=masked, answer=result.answer, evidence=result.evidence
+                agent_id=agent_id, question=masked, answer=result.answer, evidence=evidence
             )
             memory_id = memory.id
             timing["store_ms"] = round((time.perf_counter() - t_store) * 1000, 2)
@@ -152,7 +153,7 @@ class TurnService:
             "id": turn_id,
             "content": result.answer,
             "memory_id": memory_id,
-            "evidence": result.evidence,
+            "evidence": evidence,
             "context": [m.id for m in context],
             "timing": timing,
         }

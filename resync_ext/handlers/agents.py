@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 from tornado import web
 
+from resync_ext.agents.errors import AgentConfigError
+from resync_ext.errors import Unavailable
 from resync_ext.handlers.base import ResyncHandler
 
 
@@ -37,7 +39,11 @@ class AgentsHandler(ResyncHandler):
     @web.authenticated
     def get(self) -> None:
         """Answer ``{"agents": [...]}`` from the last good configuration."""
-        self.write_json({"agents": self.agents.list()})
+        try:
+            agents = self.agents.list()
+        except AgentConfigError as e:  # never loaded: the file was broken from the start
+            raise Unavailable(f"no agents: {e.message}") from e
+        self.write_json({"agents": agents})
 
 
 routes = [(r"/resync/api/agents", AgentsHandler)]

@@ -19,6 +19,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from resync_ext.agents.errors import AgentConfigError, AgentNotFound
 from resync_ext.chat.frames import ChatFrame, FrameError, parse_frame
 from resync_ext.chat.turns import TurnFailed
 
@@ -50,8 +51,10 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             raise web.HTTPError(503, "the chat service is not available")
         try:
             self.agent = registry.get(agent_id)
-        except Exception as e:
+        except AgentNotFound as e:
             raise web.HTTPError(404, "unknown agent %s", agent_id) from e
+        except AgentConfigError as e:
+            raise web.HTTPError(503, "no agents: %s", e.message) from e
         self.agent_id = agent_id
         self.turns_service = turns
         self.tasks: dict[str, asyncio.Task[None]] = {}

@@ -1,0 +1,269 @@
+"""The chat WebSocket through a real Jupyter server, the TWS simulator and a loopback LM server.
+
+The LM is the only scripted part: an OpenAI-compatible server on loopback that streams its reply
+word by word (tests/llm/openai_stub.py), reached through the same settings a user sets
+(``lm_model``, ``lm_api_base``), so the real LiteLLM provider path runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from resync_ext.tws.simulator.testing import run_in_thread
+from tests.llm.openai_stub import OpenAIStub
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+ANSWER = (
+    "PAYROLL_EXTRACT abended with ORA-01017: the database refused the job's password. "
+    "Fix the credentials in the job's connection settings, then rerun it."
+)
+
+
+def reply(body: dict[str, Any]) -> str:
+    user = str(body["messages"][-1]["content"])
+    if "SLOW" in user:
+        time.sleep(8)
+    return ANSWER
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    with run_in_thread("demo") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lm_stub() -> Iterator[OpenAIStub]:
+    with OpenAIStub(reply=reply) as stub:
+        yield stub
+
+
+@pytest.fixture
+def agents_config(tmp_path: Path) -> Path:
+    """A copy of the shipped runtime.json that a test may edit (the server watches it)."""
+    config = tmp_path / "config" / "runtime.json"
+    config.parent.mkdir()
+    shutil.copy(REPO / "config" / "runtime.json", config)
+    return config
+
+
+@pytest.fixture
+def resync_config(
+    resync_config: dict[str, Any], sim: Any, lm_stub: OpenAIStub, agents_config: Path
+) -> dict[str, Any]:
+    return {
+        **resync_config,
+        "tws_url": sim.url,
+        "lm_model": "openai/stub-model",
+        "lm_api_base": lm_stub.base_url,
+        "lm_api_key": "sk-test-key",
+        "lm_timeout": 20.0,
+        "open_memory": True,
+        "agents_config": str(agents_config),
+    }
+
+
+async def ready(services: Any) -> Any:
+    for _ in range(600):
+        if services.memory is not None:
+            return services.memory
+        assert services.memory_error is None, services.memory_error
+        await asyncio.sleep(0.1)
+    raise AssertionError("memory store did not open within 60 s")
+
+
+async def connect(jp_ws_fetch: Any, agent: str = "tws-troubleshooter") -> Any:
+    ws = await jp_ws_fetch("resync", "api", "chat", agent)
+    hello = json.loads(await ws.read_message())
+    assert hello["type"] == "ready" and hello["agent"]["id"] == agent
+    return ws
+
+
+async def turn(ws: Any, turn_id: str, question: str) -> list[dict[str, Any]]:
+    """Send one chat frame; collect that turn's frames up to its final or error."""
+    await ws.write_message(json.dumps({"type": "chat", "id": turn_id, "content": question}))
+    return await collect(ws, turn_id)
+
+
+async def collect(ws: Any, turn_id: str, timeout: float = 60) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await ws.read_message())
+            if frame.get("id") != turn_id:
+                continue
+            frames.append(frame)
+            if frame["type"] == "final" or (
+                frame["type"] == "error" and frame["code"] != "tws_unavailable"
+            ):
+                return frames
+
+
+async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
+    jp_ws_fetch: Any, resync_services: Any, lm_stub: OpenAIStub
+) -> None:
+    store = await ready(resync_services)
+    ws = await connect(jp_ws_fetch)
+    frames = await turn(ws, "t1", "Why did PAYROLL_EXTRACT fail last night? password=hunter2")
+    kinds = [f["type"] for f in frames]
+    assert kinds[-1] == "final", frames
+    first_token = kinds.index("token")
+    assert "tool_call" in kinds[:first_token], "evidence is gathered before the answer"
+    final = frames[-1]
+    tokens = [f["content"] for f in frames if f["type"] == "token"]
+    assert len(tokens) > 5 and "".join(tokens) == final["content"] == ANSWER
+    calls = [f for f in frames if f["type"] == "tool_call"]
+    results = {f["call_id"]: f for f in frames if f["type"] == "tool_result"}
+    assert [c["call_id"] for c in calls] == list(results), "each call gets its result, in order"
+    assert [e["tool"] for e in final["evidence"]] == [c["tool"] for c in calls]
+    assert [e["summary"] for e in final["evidence"]] == [
+        results[c["call_id"]]["summary"] for c in calls
+    ]
+    assert "get_job_log" in {c["tool"] for c in calls}
+    assert final["context"] == []
+    # Remembered with its evidence, the secret masked, state new.
+    memory = await store.get(final["memory_id"])
+    assert memory.metadata.state == "new" and memory.metadata.answer == ANSWER
+    assert memory.metadata.evidence == final["evidence"]
+    assert "hunter2" not in memory.metadata.question and "hunter2" not in memory.text
+    # Nothing secret reached the LM either.
+    assert all("hunter2" not in json.dumps(b) for b in lm_stub.bodies())
+    # The next similar question is answered with that memory as context.
+    again = await turn(ws, "t2", "Why did PAYROLL_EXTRACT fail?")
+    assert again[-1]["type"] == "final" and final["memory_id"] in again[-1]["context"]
+    assert {"retrieval_ms", "lm_ms", "total_ms", "tools"} <= set(again[-1]["timing"])
+    ws.close()
+
+
+BAD_FRAMES = [
+    ("not json {", "bad_json", None),
+    ('["a list"]', "bad_frame", None),
+    ('{"type": "dance", "id": "b1"}', "unknown_type", "b1"),
+    ('{"type": "chat", "id": "b2"}', "bad_frame", "b2"),
+    ('{"type": "chat", "content": "no id"}', "bad_frame", None),
+    ('{"type": "chat", "id": "b3", "content": ""}', "bad_frame", "b3"),
+    ('{"type": "stop", "id": "nothing-running"}', "unknown_turn", "nothing-running"),
+    (json.dumps({"type": "chat", "id": "b4", "content": "x" * (65 * 1024)}), "too_large", None),
+]
+
+
+async def test_every_bad_frame_gets_an_error_and_the_socket_serves_on(
+    jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    await ready(resync_services)
+    ws = await connect(jp_ws_fetch)
+    for raw, code, frame_id in BAD_FRAMES:
+        await ws.write_message(raw)
+        frame = json.loads(await ws.read_message())
+        assert frame["type"] == "error" and frame["code"] == code, (raw[:40], frame)
+        assert frame.get("id") == frame_id
+        assert frame["message"]
+    frames = await turn(ws, "ok", "Why did PAYROLL_EXTRACT fail?")
+    assert frames[-1]["type"] == "final"
+    ws.close()
+
+
+async def test_stop_cancels_a_turn_and_too_many_turns_are_refused(
+    jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    store = await ready(resync_services)
+    before = sum((await store.counts()).values())
+    ws = await connect(jp_ws_fetch)
+    for n in range(4):
+        await ws.write_message(
+            json.dumps(
+                {
+                    "type": "chat",
+                    "id": f"s{n}",
+                    "content": f"SLOW question {n} about PAYROLL_EXTRACT",
+                }
+            )
+        )
+    await ws.write_message(json.dumps({"type": "chat", "id": "s4", "content": "one too many"}))
+    await ws.write_message(json.dumps({"type": "chat", "id": "s0", "content": "same id"}))
+    seen: dict[str, str] = {}
+    async with asyncio.timeout(20):
+        while len(seen) < 2:
+            frame = json.loads(await ws.read_message())
+            if frame["type"] == "error":
+                seen[frame["id"]] = frame["code"]
+    assert seen == {"s4": "too_many_turns", "s0": "duplicate_id"}
+    for n in range(4):
+        await ws.write_message(json.dumps({"type": "stop", "id": f"s{n}"}))
+    stopped: set[str] = set()
+    async with asyncio.timeout(20):
+        while len(stopped) < 4:
+            frame = json.loads(await ws.read_message())
+            assert frame["type"] != "final", "a stopped turn must not finish"
+            if frame["type"] == "error":
+                assert frame["code"] == "stopped"
+                stopped.add(frame["id"])
+    assert sum((await store.counts()).values()) == before, "a stopped turn stores no memory"
+    ws.close()
+
+
+async def test_unknown_agent_is_404_and_no_token_is_403(
+    jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    with pytest.raises(HTTPClientError) as exc:
+        await jp_ws_fetch("resync", "api", "chat", "no-such-agent")
+    assert exc.value.code == 404
+    with pytest.raises(HTTPClientError) as exc:
+        await jp_ws_fetch(
+            "resync", "api", "chat", "tws-troubleshooter", headers={"Authorization": ""}
+        )
+    assert exc.value.code == 403
+
+
+async def test_agents_endpoint_and_config_update_frames(
+    jp_fetch: Any, jp_ws_fetch: Any, resync_services: Any, agents_config: Path
+) -> None:
+    body = json.loads((await jp_fetch("resync", "api", "agents")).body)
+    assert {a["id"] for a in body["agents"]} == {"tws-troubleshooter", "tws-analyzer"}
+    assert set(body["agents"][0]) == {"id", "name", "description", "tools", "model"}
+    ws = await connect(jp_ws_fetch)
+    config = json.loads(agents_config.read_text())
+    config["agents"][0]["description"] = "Edited while the server runs"
+    agents_config.write_text(json.dumps(config))
+    async with asyncio.timeout(20):
+        while True:
+            frame = json.loads(await ws.read_message())
+            if frame["type"] == "config_update":
+                break
+    assert frame["agents"][0]["description"] == "Edited while the server runs"
+    # A broken file keeps the last good configuration.
+    agents_config.write_text("{ broken")
+    await asyncio.sleep(3)
+    body = json.loads((await jp_fetch("resync", "api", "agents")).body)
+    assert body["agents"][0]["description"] == "Edited while the server runs"
+    ws.close()
+
+
+async def test_tws_down_gives_an_error_frame_and_stores_nothing(
+    jp_ws_fetch: Any, resync_services: Any, sim: Any
+) -> None:
+    store = await ready(resync_services)
+    before = sum((await store.counts()).values())
+    ws = await connect(jp_ws_fetch)
+    sim.set_faults(down=True)
+    try:
+        frames = await turn(ws, "d1", "Why did PAYROLL_EXTRACT fail yesterday?")
+    finally:
+        sim.clear_faults()
+    errors = [f for f in frames if f["type"] == "error"]
+    assert errors and errors[0]["code"] == "tws_unavailable", frames
+    final = frames[-1]
+    assert final["type"] == "final" and final["memory_id"] is None
+    assert sum((await store.counts()).values()) == before
+    ws.close()
