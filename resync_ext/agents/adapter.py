@@ -39,7 +39,7 @@ def _compact_adapter_class() -> type:
             ]
             out_name = self._output_name(signature)
             for demo in demos:
-                if demo.get(out_name) and all(demo.get(k) for k in signature.input_fields):
+                if demo.get(out_name) and any(demo.get(k) for k in signature.input_fields):
                     messages.append({"role": "user", "content": self._user(signature, demo)})
                     messages.append({"role": "assistant", "content": str(demo[out_name])})
             messages.append({"role": "user", "content": self._user(signature, inputs)})

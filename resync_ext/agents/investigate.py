@@ -149,18 +149,24 @@ class Investigation:
             await self._resources()
         await self._known_issue(log_text, internal or j.get("status"), sub, j.get("return_code"))
 
-    async def _dependencies(self, ref: str) -> None:
+    async def _dependencies(self, ref: str, depth: int = 0) -> None:
         deps = await self.rec.call("get_dependencies", job=ref, summary=_deps_text)
         if is_error(deps):
             return
         self.facts.append(_deps_text(deps))
-        for p in (deps.get("predecessors") or {}).get("items", []):
-            if p.get("status") in FAILED and _ref(p) not in self._done and len(self._done) < 3:
-                # The held job is a symptom; the failed predecessor is the cause (R4).
-                full = await self.rec.call("get_job", job=_ref(p), summary=job_sentence)
-                if not is_error(full):
-                    await self.job(full)
-                break
+        preds = (deps.get("predecessors") or {}).get("items", [])
+        failed = [p for p in preds if p.get("status") in FAILED and _ref(p) not in self._done]
+        if failed and len(self._done) < 3:
+            # The held job is a symptom; the failed predecessor is the cause (R4).
+            full = await self.rec.call("get_job", job=_ref(failed[0]), summary=job_sentence)
+            if not is_error(full):
+                await self.job(full)
+            return
+        waiting = [p for p in preds if p.get("status") in WAITING and _ref(p) not in self._done]
+        if waiting and depth < 2:
+            # A chain of held jobs: walk up to the one that holds them all.
+            self._done.add(_ref(waiting[0]))
+            await self._dependencies(_ref(waiting[0]), depth + 1)
 
     async def _resources(self) -> None:
         res = await self.rec.call("list_resources", exhausted_only=True, summary=_resources_text)

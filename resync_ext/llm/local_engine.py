@@ -72,12 +72,15 @@ class LocalEngine:
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        reuse_prefix: bool = True,
         log: logging.Logger | None = None,
     ) -> None:
         self._model_path = model_path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.log = log or _log
+        # Off only to measure what prefix reuse saves (benchmarks): every call re-reads it all.
+        self.reuse_prefix = reuse_prefix
         self.lock = threading.Lock()
         self._llama: Any = None
         self.load_seconds: float | None = None
@@ -112,7 +115,8 @@ class LocalEngine:
             n_batch=512,
             verbose=False,
         )
-        llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=RAM_CACHE_BYTES))
+        if self.reuse_prefix:
+            llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=RAM_CACHE_BYTES))
         self.load_seconds = time.perf_counter() - t0
         self.log.info("Resync LM: loaded %s in %.1fs", Path(path).name, self.load_seconds)
         self._llama = llama
@@ -142,6 +146,8 @@ class LocalEngine:
         validate_request(request)
         with self.lock:
             llama = self._load_locked()
+            if not self.reuse_prefix:
+                llama.reset()
             chunks = llama.create_chat_completion(stream=True, **self._kwargs(request))
             produced = 0
             try:
