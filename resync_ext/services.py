@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from resync_ext import metrics
+
 HEALTH_TIMEOUT_S = 3.0
 AUDIT_DEBOUNCE_S = 2.0
 CONFIG_WATCH_S = 2.0
@@ -56,6 +58,8 @@ class Services:
         self.settings = settings
         settings["resync_services"] = self
         self.tws = self._build_tws()
+        self.tws.observe = metrics.observe_tws
+        metrics.track_breaker(lambda: self.tws.breaker_state)
         settings["resync_tws"] = self.tws
         self.queue = ReviewQueue(self.data_dir)
         settings["resync_queue"] = self.queue
@@ -205,6 +209,7 @@ class Services:
             reject_confidence=self.app.audit_reject_confidence,
             events_path=self.data_dir / "audit" / "passes.jsonl",
         )
+        auditor.on_verdict = lambda _mid, v: metrics.AUDIT_VERDICTS.labels(v.verdict).inc()
         self.audit = AuditService(store, self.queue, auditor)
         self.settings["resync_audit"] = self.audit
 

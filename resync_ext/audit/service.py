@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
 
+from resync_ext import metrics
 from resync_ext.audit.auditor import Auditor, PassSummary
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueue
 
@@ -51,6 +52,7 @@ class AuditService:
         if changed:
             await self._apply(item)
             self.decision_counts[item.status] += 1
+            metrics.REVIEW_DECISIONS.labels(item.status).inc()
             log.info(
                 "review: %s %s memory %s%s",
                 user,
@@ -92,7 +94,10 @@ class AuditService:
     async def run_pass(self) -> PassSummary:
         """Reconcile, then run an audit pass."""
         await self.reconcile()
-        return await self.auditor.run_pass()
+        summary = await self.auditor.run_pass()
+        metrics.AUDIT_PASSES.inc()
+        metrics.set_memory_counts(await self.store.counts())
+        return summary
 
     async def metrics(self) -> dict[str, Any]:
         """Memories by state now, auditor verdicts and review decisions by day."""

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from resync_ext import metrics
 from resync_ext.redact import mask_obj, mask_secrets
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -44,6 +45,7 @@ def _watch(fn: Callable[..., Awaitable[Any]], problems: list[str]) -> Callable[.
     async def watched(*args: Any, **kwargs: Any) -> Any:
         result = await fn(*args, **kwargs)
         error = result.get("error") if isinstance(result, dict) else None
+        metrics.TOOL_CALLS.labels(fn.__name__, str(error is None).lower()).inc()
         if isinstance(error, dict) and error.get("kind") in TWS_DOWN_KINDS:
             problems.append(f"{fn.__name__}: {error.get('message', error.get('kind'))}")
         return result
@@ -83,6 +85,21 @@ class TurnService:
 
     async def run(self, agent_id: str, turn_id: str, question: str, send: Send) -> dict[str, Any]:
         """Run one turn, sending its frames through ``send``; return the final frame."""
+        try:
+            final = await self._run(agent_id, turn_id, question, send)
+        except TurnFailed as e:
+            metrics.observe_turn(agent_id, e.code)
+            self.log.info("chat turn %s agent=%s failed: %s", turn_id, agent_id, e.code)
+            raise
+        except asyncio.CancelledError:
+            metrics.observe_turn(agent_id, "stopped")
+            self.log.info("chat turn %s agent=%s stopped", turn_id, agent_id)
+            raise
+        outcome = "ok" if final["memory_id"] is not None else "not_remembered"
+        metrics.observe_turn(agent_id, outcome, final["timing"])
+        return final
+
+    async def _run(self, agent_id: str, turn_id: str, question: str, send: Send) -> dict[str, Any]:
         from resync_ext.agents.runner import run_agent_streaming
 
         t0 = time.perf_counter()

@@ -193,6 +193,8 @@ class TWSClient:
         self.page_size = page_size
         self.max_items = max_items
         self.counters = {"requests": 0, "retries": 0, "failures": 0}
+        #: Called as ``observe(path, status_or_None, seconds)`` after every request (metrics).
+        self.observe: Callable[[str, int | None, float], None] | None = None
 
     def _tls(self, verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
         if not verify:
@@ -247,6 +249,10 @@ class TWSClient:
 
     # -- transport-level read with retries and the breaker ---------------------------------
 
+    def _observe(self, url: str, status: int | None, started: float) -> None:
+        if self.observe is not None:
+            self.observe(url, status, time.perf_counter() - started)
+
     async def _fetch(
         self, path: str, params: dict[str, Any], *, text: bool = False, attempts: int | None = None
     ) -> Any:
@@ -263,9 +269,11 @@ class TWSClient:
                 ) from last
             retry_after: float | None = None
             self.counters["requests"] += 1
+            started = time.perf_counter()
             try:
                 resp = await self._http.get(url, params=params)
             except httpx.TransportError as e:
+                self._observe(url, None, started)
                 self.breaker.record_failure()
                 self.counters["failures"] += 1
                 if "CERTIFICATE_VERIFY_FAILED" in str(e):
@@ -281,6 +289,7 @@ class TWSClient:
                 self.breaker.release_probe()  # cancelled or refused: no verdict on the engine
                 raise
             else:
+                self._observe(url, resp.status_code, started)
                 if resp.status_code < 400:
                     self.breaker.record_success()
                     return resp.text if text else resp.json()

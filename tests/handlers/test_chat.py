@@ -30,10 +30,15 @@ ANSWER = (
 )
 
 
+VERDICT = {"verdict": "suspicious", "confidence": 0.6, "reason": "the rerun advice is not asked"}
+
+
 def reply(body: dict[str, Any]) -> str:
     user = str(body["messages"][-1]["content"])
     if "SLOW" in user:
         time.sleep(8)
+    if "verdict" in json.dumps(body["messages"][0]):
+        return json.dumps(VERDICT)  # the auditor's judge
     return ANSWER
 
 
@@ -267,3 +272,35 @@ async def test_tws_down_gives_an_error_frame_and_stores_nothing(
     assert final["type"] == "final" and final["memory_id"] is None
     assert sum((await store.counts()).values()) == before
     ws.close()
+
+
+async def test_metrics_after_a_chat_turn_and_an_audit(
+    jp_fetch: Any, jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    await ready(resync_services)
+    ws = await connect(jp_ws_fetch)
+    frames = await turn(ws, "m1", "Why did PAYROLL_EXTRACT fail?")
+    ws.close()
+    assert frames[-1]["type"] == "final" and frames[-1]["memory_id"]
+    run = json.loads(
+        (await jp_fetch("resync", "api", "audit", "run", method="POST", body=b"")).body
+    )
+    assert run["audited"] >= 1 and run["flagged"] >= 1 and run["batch"]
+    text = (await jp_fetch("metrics")).body.decode()
+
+    def value(line_start: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no metric line {line_start!r}")
+
+    assert value('resync_chat_turns_total{agent="tws-troubleshooter",outcome="ok"}') >= 1
+    assert value('resync_tool_calls_total{ok="true",tool="get_job_log"}') >= 1
+    assert value('resync_chat_stage_seconds_count{stage="total"}') >= 1
+    assert (
+        value('resync_tws_request_seconds_count{endpoint="/twsd/api/v2/plan/job",status="200"}')
+        >= 1
+    )
+    assert value('resync_audit_verdicts_total{verdict="suspicious"}') >= 1
+    assert value('resync_memories{state="flagged"}') >= 1
+    assert value("resync_tws_breaker_open") == 0
