@@ -110,6 +110,19 @@ class ResyncApp(ExtensionApp):
     def _default_tws_timeout(self) -> float:
         return float(_env("RESYNC_TWS_TIMEOUT", "10"))
 
+    tws_breaker_failures = Integer(
+        5,
+        config=True,
+        help="Consecutive failed TWS reads after which the client stops calling the engine and "
+        "fails fast (the circuit breaker opens); 1 to 100.",
+    )
+    tws_breaker_reset_s = Float(
+        30.0,
+        config=True,
+        help="Seconds the circuit breaker stays open before one probe read is let through "
+        "(0.1 to 3600).",
+    )
+
     # -- LM -------------------------------------------------------------------------------------
     lm_model = Unicode(
         config=True,

@@ -133,6 +133,7 @@ class Services:
 
     def _build_tws(self) -> Any:
         from resync_ext.tws.client import TWSClient
+        from resync_ext.tws.resilience import CircuitBreaker
 
         app = self.app
         return TWSClient(
@@ -143,6 +144,7 @@ class Services:
             verify=app.tws_verify,
             ca_bundle=app.tws_ca_bundle or None,
             timeout=app.tws_timeout,
+            breaker=CircuitBreaker(app.tws_breaker_failures, app.tws_breaker_reset_s),
             logger=self.log,
         )
 
