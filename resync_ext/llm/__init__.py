@@ -34,8 +34,17 @@ LOCAL = "local"
 _log = logging.getLogger(__name__)
 
 
+_prepared: Path | None = None
+
+
 def prepare_environment(data_dir: Path) -> None:
-    """Point DSPy's cache into ``data_dir`` and keep LiteLLM offline (before dspy is imported)."""
+    """Point DSPy's cache into ``data_dir`` and keep LiteLLM offline (before dspy is imported).
+
+    Once per process: the first data directory wins, as DSPy's cache is process-wide.
+    """
+    global _prepared
+    if _prepared is not None:
+        return
     cache = Path(data_dir).expanduser() / "cache" / "dspy"
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -45,6 +54,7 @@ def prepare_environment(data_dir: Path) -> None:
         import dspy
 
         dspy.configure_cache(disk_cache_dir=str(cache))
+    _prepared = cache
 
 
 def build_lm(
