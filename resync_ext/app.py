@@ -150,7 +150,9 @@ class ResyncApp(ExtensionApp):
         return _env("RESYNC_LM_API_KEY")
 
     lm_timeout = Float(
-        config=True, help="Seconds to wait for one LM call (env RESYNC_LM_TIMEOUT; default 120)."
+        config=True,
+        help="Seconds an LM call may stay silent (no token, no tool result) before the turn or "
+        "judgement fails; a streaming answer is never cut (env RESYNC_LM_TIMEOUT; default 120).",
     )
 
     @default("lm_timeout")

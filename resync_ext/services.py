@@ -85,7 +85,7 @@ class Services:
             memory=lambda: self.memory,
             tws=self.tws,
             schedule_audit=self._schedule_audit,
-            timeout_s=self.app.lm_timeout + 30.0,
+            timeout_s=self.app.lm_timeout,
             log=self.log,
         )
         settings["resync_turns"] = self.turns

@@ -64,7 +64,7 @@ class TurnService:
         memory: Callable[[], Any],
         tws: Any,
         schedule_audit: Callable[[str], None] | None = None,
-        timeout_s: float = 180.0,
+        timeout_s: float = 120.0,
         log: logging.Logger | None = None,
     ) -> None:
         self.registry = registry
@@ -123,7 +123,10 @@ class TurnService:
         started: dict[str, float] = {}
         unavailable: list[str] = []
 
+        activity = _Activity()
+
         async def forward(event: dict[str, Any]) -> None:
+            activity.touch()
             if event["type"] == "tool_call":
                 started[event["call_id"]] = time.perf_counter()
             elif event["type"] == "tool_result":
@@ -138,17 +141,24 @@ class TurnService:
         lm = self.registry.lm_for(agent_id)
         context_text = [m.text for m in context]
         t_agent = time.perf_counter()
-        try:
-            result = await asyncio.wait_for(
-                run_agent_streaming(
-                    program, lm, question=masked, context=context_text, on_event=forward
-                ),
-                self.timeout_s,
+        agent = asyncio.ensure_future(
+            run_agent_streaming(
+                program, lm, question=masked, context=context_text, on_event=forward
             )
-        except TimeoutError as e:
-            raise TurnFailed("lm_timeout", f"no answer within {self.timeout_s:g}s") from e
+        )
+        try:
+            # A streaming answer is never cut: the limit is on silence, not on the whole turn.
+            if not await activity.wait_while_busy(agent, self.timeout_s):
+                raise TurnFailed(
+                    "lm_timeout", f"the agent made no progress for {self.timeout_s:g}s"
+                )
+            result = agent.result()
+        except TurnFailed:
+            raise
         except Exception as e:  # the LM layer raises many types (LiteLLM, llama.cpp, DSPy)
             raise _lm_failure(e) from e
+        finally:
+            agent.cancel()
         timing["agent_ms"] = round((time.perf_counter() - t_agent) * 1000, 2)
         tool_ms = sum(t["ms"] for t in timing["tools"])
         timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms, 0.0), 2)
@@ -197,6 +207,25 @@ class TurnService:
         if memory_id is not None and self.schedule_audit is not None:
             self.schedule_audit(memory_id)
         return final
+
+
+class _Activity:
+    """When the turn last showed progress (a tool event or a token)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def touch(self) -> None:
+        self.last = time.monotonic()
+
+    async def wait_while_busy(self, task: asyncio.Future[Any], idle_limit: float) -> bool:
+        """Wait for ``task``; False when it stayed silent for ``idle_limit`` seconds first."""
+        while not task.done():
+            remaining = idle_limit - (time.monotonic() - self.last)
+            if remaining <= 0:
+                return False
+            await asyncio.wait({task}, timeout=remaining)
+        return True
 
 
 def _lm_failure(e: Exception) -> TurnFailed:
