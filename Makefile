@@ -18,10 +18,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel
 
+# llama-cpp-python ships as source only: build a portable CPU wheel once (about 5 min on two
+# cores); pip's cache keeps it for every later install.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
+
 # Reinstall only when the project's metadata changes.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet "$(TORCH_SPEC)"
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet -e ".[test,local]"
 	touch $(STAMP)
 
 install: $(STAMP)
