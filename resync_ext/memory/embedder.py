@@ -51,6 +51,19 @@ def quiet_progress_bars() -> None:
     hf_logging.disable_progress_bar()
 
 
+def limit_threads(threads: int) -> None:
+    """Run the embedder on ``threads`` CPU threads (torch's setting is process-wide).
+
+    One thread is the default: a single query is ~40 ms on one core, while two intra-op threads on
+    a busy 2-core machine spin against other work and took ~350 ms; it also leaves a core free
+    for the server's event loop.
+    """
+    import torch
+
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def mem0_embedder_config(path: Path) -> dict[str, Any]:
     """Return Mem0's embedder section: the huggingface provider over the local model, 384-d."""
     return {

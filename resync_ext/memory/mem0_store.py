@@ -69,6 +69,7 @@ class Mem0MemoryStore:
         infer: bool = False,
         flush_interval_s: float = 5.0,
         index_threshold: int = 20_000,
+        embed_threads: int = 1,
         collection: str = "memories",
         scope: str = "resync",
         log: logging.Logger | None = None,
@@ -82,6 +83,7 @@ class Mem0MemoryStore:
         self.infer = infer
         self.flush_interval_s = flush_interval_s
         self.index_threshold = index_threshold
+        self.embed_threads = embed_threads
         self.collection = collection
         self.scope = scope  # Mem0 scopes every memory by a user, agent or run id: one for all
         self.log = log or logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class Mem0MemoryStore:
         self.memory_dir.mkdir(parents=True, exist_ok=True)
         mem0_setup.prepare_env(self.memory_dir / "mem0", self.log)
         model = embedder.model_path(self.embedder_path)
+        embedder.limit_threads(self.embed_threads)
         provider, vcfg = mem0_setup.vector_section(
             engine=self.engine,
             memory_dir=self.memory_dir,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from resync_ext.memory.edge_vector_store import EdgeVectorStore, is_open
+if TYPE_CHECKING:
+    from resync_ext.memory.edge_vector_store import EdgeVectorStore
 
 DIMS = 8
 
@@ -19,8 +20,17 @@ def _vec(rng: random.Random) -> list[float]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
-    vs = EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
+def edge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The adapter module, imported with Mem0's directory in the test's temporary directory."""
+    monkeypatch.setenv("MEM0_DIR", str(tmp_path / "mem0"))
+    from resync_ext.memory import edge_vector_store
+
+    return edge_vector_store
+
+
+@pytest.fixture
+def store(tmp_path: Path, edge: Any) -> Any:
+    vs = edge.EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
     yield vs
     vs.close()
 
@@ -96,17 +106,17 @@ def test_update_merges_payload_delete_removes(store: EdgeVectorStore) -> None:
     assert store.count() == 11
 
 
-def test_adapters_on_one_directory_share_the_shard(tmp_path: Path) -> None:
-    first = EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
-    second = EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
+def test_adapters_on_one_directory_share_the_shard(tmp_path: Path, edge: Any) -> None:
+    first = edge.EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
+    second = edge.EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
     pid = str(uuid.uuid4())
     first.insert([[0.5] * DIMS], [{"data": "x"}], [pid])
     first.close()
-    assert is_open(tmp_path / "mem")
+    assert edge.is_open(tmp_path / "mem")
     assert second.get(pid) is not None
     second.close()
-    assert not is_open(tmp_path / "mem")
-    reopened = EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
+    assert not edge.is_open(tmp_path / "mem")
+    reopened = edge.EdgeVectorStore("mem", str(tmp_path), embedding_model_dims=DIMS)
     assert reopened.get(pid) is not None
     assert reopened.list_cols() == ["mem"]
     reopened.close()
