@@ -1,0 +1,1 @@
+"""Crash-safety tests (loopback only, bounded)."""
