@@ -1,0 +1,60 @@
+"""Build the ReportRunner from ResyncApp's settings (called by services.py)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportError
+from .runner import ReportRunner
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+_WILDCARD = {"", "0.0.0.0", "*", "localhost"}
+
+
+def server_connection(serverapp: Any) -> tuple[str, str]:
+    """Return a loopback URL of the running server and its token, for a kernel to call back."""
+    if getattr(serverapp, "sock", ""):
+        raise ReportError("the server listens on a UNIX socket: reports need a TCP port")
+    scheme = "https" if getattr(serverapp, "certfile", "") else "http"
+    ip = serverapp.ip or ""
+    # The kernel runs on this machine: reach a wildcard listener through loopback.
+    if ip in _WILDCARD:
+        host = "127.0.0.1"
+    elif ip == "::":
+        host = "[::1]"
+    else:
+        host = f"[{ip}]" if ":" in ip else ip
+    base_url = "/" + serverapp.base_url.strip("/") + "/" if serverapp.base_url.strip("/") else "/"
+    return f"{scheme}://{host}:{serverapp.port}{base_url}", serverapp.identity_provider.token
+
+
+def notebooks_dir(settings: dict[str, Any]) -> Path:
+    """Return the folder of report templates: ``notebooks/`` under the server's root or ours."""
+    root = Path(settings.get("server_root_dir") or ".").expanduser()
+    candidate = root / "notebooks"
+    if (candidate / "audit_report.ipynb").is_file():
+        return candidate
+    return PROJECT_ROOT / "notebooks"
+
+
+def build_report_runner(
+    app: Any, data_dir: Path, settings: dict[str, Any], *, log: logging.Logger, keep: int = 30
+) -> ReportRunner:
+    """Return a ReportRunner that calls this server back and reads TWS as ``app`` is set."""
+    return ReportRunner(
+        data_dir,
+        notebooks_dir(settings),
+        connection=lambda: server_connection(app.serverapp),
+        tws={
+            "url": app.tws_url,
+            "user": app.tws_user,
+            "password": app.tws_password,
+            "api_key": app.tws_api_key,
+            "ca_bundle": app.tws_ca_bundle,
+            "verify": app.tws_verify,
+        },
+        keep=keep,
+        log=log,
+    )
