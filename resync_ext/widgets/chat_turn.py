@@ -1,0 +1,165 @@
+"""One turn of the chat panel: the question, the streamed answer, its evidence and its status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+
+from resync_ext.widgets.chat_socket import ends_turn
+from resync_ext.widgets.render import (
+    context_html,
+    error_html,
+    evidence_detail_html,
+    evidence_title,
+    markdown_html,
+    note_html,
+)
+
+#: Re-render the streamed Markdown at most this often (each render is one message to the page).
+RENDER_INTERVAL_S = 0.05
+
+
+class TurnView(widgets.VBox):
+    """A question and everything the server streamed back for it."""
+
+    def __init__(self, turn_id: str, agent_id: str, question: str) -> None:
+        self.turn_id = turn_id
+        self.agent_id = agent_id
+        self.question = question
+        self.tokens: list[str] = []
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None
+        self.finished = False
+        self.started = time.monotonic()
+        self._rendered_at = 0.0
+        self._done = asyncio.Event()
+        self.question_html = widgets.HTML(
+            f'<div class="resync-question"><b>You</b>: {escape(question)}</div>'
+        )
+        self.answer_html = widgets.HTML()
+        self.evidence = widgets.Accordion(layout=widgets.Layout(display="none"))
+        self.context_html = widgets.HTML()
+        self.errors_html = widgets.HTML()
+        self.status_html = widgets.HTML(note_html("Working…"))
+        super().__init__(
+            [
+                self.question_html,
+                self.evidence,
+                self.answer_html,
+                self.errors_html,
+                self.context_html,
+                self.status_html,
+            ],
+            layout=widgets.Layout(border_left="3px solid #ccc", padding="2px 8px", margin="6px 0"),
+        )
+
+    @property
+    def answer(self) -> str:
+        """The answer so far (the final one once the turn ended)."""
+        if self.final is not None:
+            return str(self.final.get("content") or "")
+        return "".join(self.tokens)
+
+    def apply(self, frame: dict[str, Any]) -> bool:
+        """Show one frame of this turn; return True when it was the turn's last."""
+        kind = frame.get("type")
+        if kind == "token":
+            self.tokens.append(str(frame.get("content") or ""))
+            if time.monotonic() - self._rendered_at >= RENDER_INTERVAL_S:
+                self._render_answer(streaming=True)
+        elif kind == "tool_call":
+            self._add_call(frame)
+        elif kind == "tool_result":
+            self._finish_call(frame)
+        elif kind == "error":
+            self._show_error(str(frame.get("code") or "error"), str(frame.get("message") or ""))
+        elif kind == "final":
+            self.final = frame
+            self._sync_evidence(list(frame.get("evidence") or []))
+            self._render_answer(streaming=False)
+        if ends_turn(frame):
+            self._end(frame)
+            return True
+        return False
+
+    def fail(self, code: str, message: str) -> None:
+        """End the turn on a client-side problem (socket closed, server unreachable)."""
+        if not self.finished:
+            self._show_error(code, message)
+            self._end({"type": "error", "code": code})
+
+    def show_context(self, memories: list[dict[str, Any]]) -> None:
+        """Show the past turns the agent was given."""
+        self.context_html.value = context_html(memories)
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait until the turn ended."""
+        async with asyncio.timeout(timeout):
+            await self._done.wait()
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _render_answer(self, streaming: bool) -> None:
+        self._rendered_at = time.monotonic()
+        text = self.answer
+        if not text:
+            return
+        cursor = " ▍" if streaming else ""
+        self.answer_html.value = (
+            f'<div class="resync-answer"><b>Agent</b>:{markdown_html(text + cursor)}</div>'
+        )
+
+    def _add_call(self, frame: dict[str, Any]) -> None:
+        call: dict[str, Any] = {"tool": str(frame.get("tool")), "args": frame.get("args")}
+        call["ok"] = None
+        call["summary"] = None
+        call["row"] = widgets.HTML(evidence_detail_html(call["args"], None, None))
+        self.calls[str(frame.get("call_id"))] = call
+        self.evidence.children = (*self.evidence.children, call["row"])
+        title = evidence_title(call["tool"], call["args"], None)
+        self.evidence.set_title(len(self.calls) - 1, title)
+        self.evidence.layout.display = None
+
+    def _finish_call(self, frame: dict[str, Any]) -> None:
+        call = self.calls.get(str(frame.get("call_id")))
+        if call is None:  # a result without its call: show it anyway
+            self._add_call(frame)
+            call = self.calls[str(frame.get("call_id"))]
+        call["ok"] = bool(frame.get("ok", True))
+        call["summary"] = frame.get("summary")
+        call["row"].value = evidence_detail_html(call["args"], call["summary"], call["ok"])
+        index = list(self.calls).index(str(frame.get("call_id")))
+        self.evidence.set_title(index, evidence_title(call["tool"], call["args"], call["ok"]))
+
+    def _sync_evidence(self, evidence: list[dict[str, Any]]) -> None:
+        """Trust the final frame's evidence when the streamed calls did not match it."""
+        if [c["tool"] for c in self.calls.values()] == [e.get("tool") for e in evidence]:
+            return
+        self.calls = {}
+        self.evidence.children = ()
+        for n, e in enumerate(evidence):
+            self._add_call({"call_id": f"final-{n}", "tool": e.get("tool"), "args": e.get("args")})
+            self._finish_call({"call_id": f"final-{n}", "ok": True, "summary": e.get("summary")})
+
+    def _show_error(self, code: str, message: str) -> None:
+        self.errors.append({"code": code, "message": message})
+        self.errors_html.value = "".join(error_html(e["code"], e["message"]) for e in self.errors)
+
+    def _end(self, frame: dict[str, Any]) -> None:
+        self.finished = True
+        if frame.get("type") != "final":
+            self._render_answer(streaming=False)
+        seconds = time.monotonic() - self.started
+        n = len(self.calls)
+        parts = [f"{n} TWS call{'s' * (n != 1)}", f"{seconds:.1f} s"]
+        if self.final is not None:
+            memory_id = self.final.get("memory_id")
+            parts.append(f"remembered as {memory_id}" if memory_id else "not remembered")
+        else:
+            parts.append("stopped" if frame.get("code") == "stopped" else "failed")
+        self.status_html.value = note_html(" · ".join(parts))
+        self._done.set()

@@ -1,0 +1,120 @@
+"""HTML fragments shared by the panels: Markdown answers, evidence, verdicts, errors.
+
+Everything that came from a user, a model or TWS is escaped: Markdown is rendered with raw HTML
+turned off (a ``<script>`` in an answer or a job log shows as text) and markdown-it's link check
+(no ``javascript:`` links).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from html import escape
+from typing import Any
+
+STATE_COLOURS = {
+    "pending": "#b26a00",
+    "approved": "#1b7f3b",
+    "rejected": "#b00020",
+    "ok": "#1b7f3b",
+    "suspicious": "#b26a00",
+    "incorrect": "#b00020",
+}
+
+
+@functools.cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+
+
+def markdown_html(text: str) -> str:
+    """Render Markdown to safe HTML (raw HTML escaped)."""
+    return str(_markdown().render(text or ""))
+
+
+def short(text: Any, limit: int = 160) -> str:
+    """One line of at most ``limit`` characters."""
+    line = " ".join(str(text if text is not None else "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def args_text(args: Any) -> str:
+    """Tool arguments as ``key=value, ...``."""
+    if isinstance(args, dict):
+        return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
+    return "" if args is None else json.dumps(args, default=str)
+
+
+def badge(label: str, colour_key: str | None = None) -> str:
+    """A small coloured label."""
+    colour = STATE_COLOURS.get((colour_key or label).lower(), "#555")
+    return (
+        f'<span style="background:{colour};color:#fff;border-radius:3px;padding:0 5px;'
+        f'font-size:85%">{escape(label)}</span>'
+    )
+
+
+def error_html(code: str, message: str) -> str:
+    """An error line, shown where the user looks."""
+    return (
+        '<div class="resync-error" style="color:#b00020;border-left:3px solid #b00020;'
+        f'padding-left:6px">⚠ <b>{escape(code)}</b>: {escape(message)}</div>'
+    )
+
+
+def note_html(text: str, colour: str = "#555") -> str:
+    """A muted line of plain text."""
+    return f'<div style="color:{colour};font-size:90%">{escape(text)}</div>'
+
+
+def evidence_detail_html(args: Any, summary: Any, ok: bool | None) -> str:
+    """The body of one evidence row: the arguments and the tool's short result."""
+    state = "running…" if ok is None else ("ok" if ok else "failed")
+    return (
+        f"<div><b>arguments</b>: <code>{escape(args_text(args)) or '(none)'}</code></div>"
+        f"<div><b>result</b> ({state}): {escape(short(summary, 600)) if summary else '—'}</div>"
+    )
+
+
+def evidence_title(tool: str, args: Any, ok: bool | None) -> str:
+    """The one-line title of an evidence row (Accordion titles are plain text)."""
+    mark = "…" if ok is None else ("✓" if ok else "✗")
+    return f"{mark} {tool}({short(args_text(args), 70)})"
+
+
+def evidence_list_html(evidence: list[Any]) -> str:
+    """Evidence of a remembered turn as collapsible rows (review cards)."""
+    if not evidence:
+        return note_html("No TWS call was made for this answer.")
+    rows = []
+    for e in evidence:
+        e = e if isinstance(e, dict) else {"tool": "?", "summary": e}
+        tool = str(e.get("tool", "?"))
+        rows.append(
+            f"<details><summary><code>{escape(tool)}</code>"
+            f"({escape(short(args_text(e.get('args')), 80))})</summary>"
+            f"{evidence_detail_html(e.get('args'), e.get('summary'), True)}</details>"
+        )
+    calls = f"{len(rows)} TWS call{'s' * (len(rows) != 1)}"
+    return f"<div><b>Evidence</b> ({calls}){''.join(rows)}</div>"
+
+
+def context_html(memories: list[dict[str, Any]]) -> str:
+    """The past turns the agent was given as context."""
+    if not memories:
+        return ""
+    rows = []
+    for m in memories:
+        meta = m.get("metadata") or {}
+        state = str(meta.get("state") or "?")
+        question = short(meta.get("question") or m.get("text"), 120)
+        rows.append(
+            f"<li>{badge(state, 'approved' if state == 'approved' else 'pending')} "
+            f"{escape(question)} — <i>{escape(short(meta.get('answer'), 160))}</i></li>"
+        )
+    return (
+        f"<details><summary>Similar past turns used as context ({len(rows)})</summary>"
+        f"<ul>{''.join(rows)}</ul></details>"
+    )

@@ -1,0 +1,142 @@
+"""ChatPanel against a real server: set values and click as a user does, check page and server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from resync_ext.widgets.chat_panel import ChatPanel
+from resync_ext.widgets.chat_turn import TurnView
+from tests.widgets.server import ANSWER, RunningServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
+
+
+async def until(check: Any, timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+async def flagged_item(panel: ChatPanel, memory_id: str) -> dict[str, Any]:
+    """The review item the server's background audit files for ``memory_id``."""
+    async with asyncio.timeout(60):
+        while True:
+            for summary in await asyncio.to_thread(panel.client.batches):
+                batch = await asyncio.to_thread(panel.client.batch, summary["name"])
+                for item in batch["items"]:
+                    if item["memory_id"] == memory_id:
+                        return dict(item)
+            await asyncio.sleep(0.5)
+
+
+def remembered(server: RunningServer) -> int:
+    with server.client() as client:
+        return sum(client.metrics()["by_state"].values())
+
+
+@pytest.fixture
+def panel(server: RunningServer) -> Any:
+    panel = ChatPanel(server.client())
+    yield panel
+    panel.close()
+
+
+async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_call(
+    panel: ChatPanel, server: RunningServer
+) -> None:
+    assert [o[1] for o in panel.agent_picker.options] == ["tws-troubleshooter", "tws-analyzer"]
+    assert "why jobs failed" in panel.agent_about.value
+    panel.input.value = "   "  # blank: nothing is sent
+    assert panel.turns == []
+    panel.input.value = "Why did PAYROLL_EXTRACT fail last night?"  # what Enter syncs
+    assert panel.input.value == "" and len(panel.turns) == 1
+    turn = panel.turns[0]
+    renders: list[str] = []
+    turn.answer_html.observe(lambda c: renders.append(c["new"]), names="value")
+    assert not panel.stop_button.disabled
+    await turn.wait(90)
+
+    assert turn.final is not None and turn.errors == []
+    html = turn.answer_html.value
+    assert "<strong>PAYROLL_EXTRACT</strong>" in html and "<code>ORA-01017</code>" in html
+    assert "<ol>" in html and "▍" not in html
+    assert any("▍" in r for r in renders[:-1]), "the answer is shown while it streams"
+    evidence = turn.final["evidence"]
+    assert len(evidence) >= 2 and len(turn.evidence.children) == len(evidence)
+    assert turn.evidence.layout.display is None and turn.evidence.selected_index is None
+    for title, row, e in zip(turn.evidence.titles, turn.evidence.children, evidence, strict=True):
+        assert title.startswith(f"✓ {e['tool']}(")
+        assert "arguments" in row.value and "result</b> (ok)" in row.value
+    assert "get_job_log" in {e["tool"] for e in evidence}
+    memory_id = turn.final["memory_id"]
+    assert f"remembered as {memory_id}" in turn.status_html.value
+    assert panel.stop_button.disabled
+    # The server remembered what the panel showed: its auditor files it for review.
+    item = await flagged_item(panel, memory_id)
+    assert item["answer"] == ANSWER
+    assert item["question"] == "Why did PAYROLL_EXTRACT fail last night?"
+
+
+async def test_history_keeps_every_turn_and_shows_the_past_turns_used(
+    panel: ChatPanel,
+) -> None:
+    first = await panel.ask("Why did PAYROLL_EXTRACT abend?", timeout=90)
+    panel.input.value = "Why did PAYROLL_EXTRACT abend again?"
+    second = panel.turns[-1]
+    await second.wait(90)
+    assert list(panel.history.children) == [first, second]
+    assert "Why did PAYROLL_EXTRACT abend?" in first.question_html.value
+    assert "<strong>PAYROLL_EXTRACT</strong>" in first.answer_html.value, "first answer stays"
+    assert second.final is not None and second.final["context"]
+    await until(lambda: "Similar past turns" in second.context_html.value, 20)
+    html = second.context_html.value
+    assert f"({len(second.final['context'])})" in html
+    # Each past turn by its question (or by its id if the server cannot return it).
+    assert "Why did PAYROLL_EXTRACT abend?" in html or first.final["memory_id"] in html
+
+
+async def test_stop_button_cancels_the_running_turn(
+    panel: ChatPanel, server: RunningServer
+) -> None:
+    before = remembered(server)
+    view = panel.send("SLOW: what blocks DAILY_PAY?")
+    assert isinstance(view, TurnView)
+    await until(lambda: len(view.calls) > 0)  # the turn runs on the server
+    panel.stop_button.click()
+    await view.wait(30)
+    assert view.final is None
+    assert [e["code"] for e in view.errors] == ["stopped"]
+    assert "stopped" in view.errors_html.value and "stopped" in view.status_html.value
+    assert panel.stop_button.disabled
+    assert remembered(server) == before, "a stopped turn is not remembered"
+
+
+async def test_an_error_frame_is_shown_as_an_error(panel: ChatPanel, server: RunningServer) -> None:
+    server.sim.set_faults(down=True)
+    try:
+        view = await panel.ask("Which jobs abended on AGT_LNX01?", timeout=90)
+    finally:
+        server.sim.clear_faults()
+    assert [e["code"] for e in view.errors] == ["tws_unavailable"]
+    assert 'class="resync-error"' in view.errors_html.value
+    assert "tws_unavailable" in view.errors_html.value
+    assert view.final is not None and view.final["memory_id"] is None
+    assert "not remembered" in view.status_html.value
+
+
+async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_reconnects(
+    panel: ChatPanel,
+) -> None:
+    view = panel.send("SLOW: is AGT_WIN02 linked?")
+    assert view is not None
+    await until(lambda: len(view.calls) > 0)
+    panel._conns["tws-troubleshooter"].close()  # as when the server goes away
+    await view.wait(10)
+    assert [e["code"] for e in view.errors] == ["disconnected"]
+    assert "send again to reconnect" in view.errors_html.value
+    assert panel.stop_button.disabled
+    again = await panel.ask("Is AGT_WIN02 linked?", timeout=90)
+    assert again.final is not None and again.errors == []
