@@ -219,7 +219,10 @@ class Services:
         """Ask the configured judge program (agents/judge.py) on the judge's LM."""
         from resync_ext.agents.runner import make_judge
 
-        judge = make_judge(self.registry.create_judge(), self.registry.lm_for(None))
+        # Never from DSPy's response cache: a garbage verdict must not be served again to the
+        # retry or to the next pass (a shallow copy: the model itself is shared, not reloaded).
+        lm = self.registry.lm_for(None).copy(cache=False)
+        judge = make_judge(self.registry.create_judge(), lm)
         return await judge(question=question, answer=answer, evidence=evidence)
 
     async def _open_memory(self) -> None:

@@ -172,12 +172,6 @@ async def test_a_broken_judge_leaves_memories_new_and_counts_errors(
         assert {(await store.get(i)).metadata.state for i in ids} == {"flagged"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: build_lm(cache=True) caches the judge's garbage completion (DSPy LM cache), so "
-    "the auditor's retry and every later pass get the same garbage without asking the LM; "
-    "the memory stays new forever",
-)
 async def test_after_judge_garbage_the_retry_and_the_next_pass_ask_the_lm_again(
     jp_fetch: Any, resync_services: Any, script: LMScript, lm_stub: OpenAIStub
 ) -> None:
