@@ -2,7 +2,8 @@
 
 Every tool answers a dict; failures come back as ``{"error": {"kind", "message"}}`` and never
 raise into the agent loop. Lists are capped and say how many items were left out. Text from
-the engine (job logs, commands) is masked with ``mask_secrets`` before it leaves here.
+the engine (job logs, commands) is masked with ``mask_secrets`` before it leaves here, and job-log
+lines that read like instructions to the assistant are withheld and flagged (injection.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from resync_ext.redact import mask_secrets
 
 from .client import TWSClient
 from .errors import TWSError
+from .injection import report, scan_lines
 from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
 from .models import COMMON_STATUS, Job, JobStream, short_name
@@ -294,8 +296,15 @@ class TWSTools:
             }
         text = mask_secrets(await self.client.get_job_log(run.id))
         lines = text.splitlines()
-        errors = [
-            ln.strip()[:240] for ln in lines if _ERROR_LINE.search(ln) and not ln.startswith("=")
+        # Lines addressed to the assistant are withheld: a marker takes their place and they
+        # are reported apart, labelled as data (see injection.py).
+        suspicious = scan_lines(lines)
+        for s in suspicious:
+            lines[s.line - 1] = s.marker()
+        errors = [s.marker() for s in suspicious] + [
+            ln.strip()[:240]
+            for ln in lines
+            if _ERROR_LINE.search(ln) and not ln.startswith(("=", "[SUSPICIOUS CONTENT"))
         ]
         tail = lines[-max(1, min(tail_lines, 100)) :]
         return _drop_none(
@@ -311,6 +320,7 @@ class TWSTools:
                 "aws_codes": aws_codes(text),
                 "known_issues": _hints(full.internal_status, full.substatus, run.return_code, text),
                 "tail": "\n".join(ln[:240] for ln in tail),
+                "suspicious_content": report(suspicious) if suspicious else None,
             }
         )
 
