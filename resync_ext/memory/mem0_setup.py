@@ -9,6 +9,7 @@ adapter are registered in its factories and their config sections built without 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -122,3 +123,15 @@ def build_memory(
     )
     config.llm = LlmConfig.model_construct(provider=LLM_PROVIDER, config={"model": lm})
     return Memory(config)
+
+
+def close_memory(mem: Any) -> None:
+    """Flush and close Mem0's vector stores (main and entity) and its history database."""
+    stores = [mem.vector_store, getattr(mem, "_entity_store", None)]
+    for store in stores:
+        close = getattr(store, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                store.flush()
+            close()
+    mem.close()

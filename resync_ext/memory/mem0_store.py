@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +38,9 @@ from resync_ext.memory.models import (
     AuditInfo,
     Memory,
     ReviewInfo,
+    check_id,
+    check_state,
+    history_event,
     memory_from_mem0,
     memory_from_payload,
     turn_text,
@@ -161,7 +163,9 @@ class Mem0MemoryStore:
         mem, self._mem = self._mem, None
         if mem is not None and self._executor is not None:
             try:
-                await asyncio.get_running_loop().run_in_executor(self._executor, _close_mem0, mem)
+                await asyncio.get_running_loop().run_in_executor(
+                    self._executor, mem0_setup.close_memory, mem
+                )
             except Exception:
                 self.log.exception("memory: error while closing the store at %s", self.location)
         if self._executor is not None:
@@ -196,7 +200,7 @@ class Mem0MemoryStore:
         state: str = "new",
     ) -> Memory:
         """Remember one chat turn with its secrets masked, and return it."""
-        _check_state(state)
+        check_state(state)
         if not agent_id or not agent_id.strip():
             raise InvalidState("a memory needs an agent_id")
         q, a = mask_secrets(question), mask_secrets(answer)
@@ -235,10 +239,10 @@ class Mem0MemoryStore:
         review: dict[str, Any] | None = None,
     ) -> Memory:
         """Move a memory to ``state`` if it is in one of ``expect`` (atomic in this process)."""
-        _check_id(memory_id)
-        _check_state(state)
+        check_id(memory_id)
+        check_state(state)
         for wanted in expect or ():
-            _check_state(wanted)
+            check_state(wanted)
         patch: dict[str, Any] = {"state": state, "updated_at": utc_now()}
         try:
             if audit is not None:
@@ -279,7 +283,7 @@ class Mem0MemoryStore:
 
     async def delete(self, memory_id: str) -> None:
         """Forget a memory (its history stays)."""
-        _check_id(memory_id)
+        check_id(memory_id)
         async with self._state_lock:
             await self._run(self._payload_sync, memory_id)
             await self._run(self._mem.delete, memory_id)
@@ -288,7 +292,7 @@ class Mem0MemoryStore:
     # -- reads ----------------------------------------------------------------------------------
     async def get(self, memory_id: str) -> Memory:
         """Return one memory or raise ``MemoryNotFound``."""
-        _check_id(memory_id)
+        check_id(memory_id)
         payload = await self._run(self._payload_sync, memory_id)
         return memory_from_payload(memory_id, payload)
 
@@ -336,7 +340,7 @@ class Mem0MemoryStore:
         """Return memories newest first, filtered by state and agent."""
         filters: dict[str, Any] = {"user_id": self.scope}
         if state is not None:
-            _check_state(state)
+            check_state(state)
             filters["state"] = state
         if agent_id:
             filters["agent_id"] = agent_id
@@ -347,11 +351,11 @@ class Mem0MemoryStore:
 
     async def history(self, memory_id: str) -> builtins.list[dict[str, Any]]:
         """Return the memory's events oldest first: add, state changes, delete."""
-        _check_id(memory_id)
+        check_id(memory_id)
         rows = await self._run(self._mem.history, memory_id)
         if not rows:
             await self.get(memory_id)  # raises MemoryNotFound for an id never seen
-        return [_history_event(r) for r in rows]
+        return [history_event(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
         """Return the number of memories in each state."""
@@ -374,44 +378,3 @@ class Mem0MemoryStore:
         ms = (time.perf_counter() - t0) * 1000
         detail = f"{total} memories ({self.engine}: {self.location})"
         return {"ok": True, "detail": detail, "latency_ms": round(ms, 2)}
-
-
-def _check_state(state: str) -> None:
-    if state not in STATES:
-        raise InvalidState(f"unknown memory state {state!r}; expected one of: {', '.join(STATES)}")
-
-
-def _check_id(memory_id: str) -> None:
-    try:
-        uuid.UUID(str(memory_id))
-    except ValueError as e:
-        raise InvalidState(f"{memory_id!r} is not a memory id (a UUID)") from e
-
-
-def _history_event(row: dict[str, Any]) -> dict[str, Any]:
-    event = str(row.get("event", "")).upper()
-    at = row.get("updated_at") or row.get("created_at")
-    if event == "STATE":
-        return {
-            "event": "state",
-            "at": at,
-            "from": row["old_memory"],
-            "to": row["new_memory"],
-            "by": row.get("actor_id"),
-        }
-    if event == "ADD":
-        return {"event": "add", "at": row.get("created_at"), "text": row.get("new_memory")}
-    if event == "DELETE":
-        return {"event": "delete", "at": at}
-    return {"event": event.lower(), "at": at, "text": row.get("new_memory")}
-
-
-def _close_mem0(mem: Any) -> None:
-    stores = [mem.vector_store, getattr(mem, "_entity_store", None)]
-    for store in stores:
-        close = getattr(store, "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                store.flush()
-            close()
-    mem.close()

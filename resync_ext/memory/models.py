@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+from resync_ext.memory.errors import InvalidState
 
 State = Literal["new", "audited_ok", "flagged", "approved", "rejected", "rejected_by_auditor"]
 STATES: tuple[str, ...] = (
@@ -114,3 +117,36 @@ def memory_from_mem0(item: dict[str, Any]) -> Memory:
     payload["created_at"] = item.get("created_at")
     payload["agent_id"] = item.get("agent_id")
     return memory_from_payload(item["id"], payload, item.get("score"))
+
+
+def check_state(state: str) -> None:
+    """Raise ``InvalidState`` unless ``state`` is one of SPEC.md section 6."""
+    if state not in STATES:
+        raise InvalidState(f"unknown memory state {state!r}; expected one of: {', '.join(STATES)}")
+
+
+def check_id(memory_id: str) -> None:
+    """Raise ``InvalidState`` unless ``memory_id`` is a UUID (every memory id is)."""
+    try:
+        uuid.UUID(str(memory_id))
+    except ValueError as e:
+        raise InvalidState(f"{memory_id!r} is not a memory id (a UUID)") from e
+
+
+def history_event(row: dict[str, Any]) -> dict[str, Any]:
+    """Turn a row of Mem0's history table into an event of ``MemoryStore.history``."""
+    event = str(row.get("event", "")).upper()
+    at = row.get("updated_at") or row.get("created_at")
+    if event == "STATE":
+        return {
+            "event": "state",
+            "at": at,
+            "from": row["old_memory"],
+            "to": row["new_memory"],
+            "by": row.get("actor_id"),
+        }
+    if event == "ADD":
+        return {"event": "add", "at": row.get("created_at"), "text": row.get("new_memory")}
+    if event == "DELETE":
+        return {"event": "delete", "at": at}
+    return {"event": event.lower(), "at": at, "text": row.get("new_memory")}
