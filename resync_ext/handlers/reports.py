@@ -69,6 +69,7 @@ class ReportQuery(BaseModel):
 schemas: dict[str, Any] = {
     "ReportRequest": ReportRequest,
     "ReportStarted": ReportStarted,
+    "ReportFailure": ReportFailure,
     "ReportStatus": ReportStatus,
     "ReportList": ReportList,
 }

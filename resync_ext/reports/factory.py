@@ -30,22 +30,28 @@ def server_connection(serverapp: Any) -> tuple[str, str]:
     return f"{scheme}://{host}:{serverapp.port}{base_url}", serverapp.identity_provider.token
 
 
-def notebooks_dir(settings: dict[str, Any]) -> Path:
-    """Return the folder of report templates: ``notebooks/`` under the server's root or ours."""
-    root = Path(settings.get("server_root_dir") or ".").expanduser()
-    candidate = root / "notebooks"
-    if (candidate / "audit_report.ipynb").is_file():
-        return candidate
+def notebooks_dir(root_dir: str | None) -> Path:
+    """Return the folder of report templates: ``notebooks/`` under the server's root, or ours."""
+    if root_dir:
+        candidate = Path(root_dir).expanduser() / "notebooks"
+        if (candidate / "audit_report.ipynb").is_file():
+            return candidate
     return PROJECT_ROOT / "notebooks"
 
 
 def build_report_runner(
-    app: Any, data_dir: Path, settings: dict[str, Any], *, log: logging.Logger, keep: int = 30
+    app: Any,
+    data_dir: Path,
+    *,
+    log: logging.Logger,
+    keep: int = 30,
+    timeout_s: float = 900.0,
 ) -> ReportRunner:
     """Return a ReportRunner that calls this server back and reads TWS as ``app`` is set."""
+    serverapp = getattr(app, "serverapp", None)
     return ReportRunner(
         data_dir,
-        notebooks_dir(settings),
+        notebooks_dir(getattr(serverapp, "root_dir", None)),
         connection=lambda: server_connection(app.serverapp),
         tws={
             "url": app.tws_url,
@@ -56,5 +62,6 @@ def build_report_runner(
             "verify": app.tws_verify,
         },
         keep=keep,
+        timeout_s=timeout_s,
         log=log,
     )

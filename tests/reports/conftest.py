@@ -31,7 +31,7 @@ def reports_runner(jp_serverapp: Any, jp_http_port: int, resync_services: Any) -
     if runner is None:
         app = settings["resync_app"]
         runner = build_report_runner(
-            app, resync_services.data_dir, settings, log=logging.getLogger("test.reports")
+            app, resync_services.data_dir, log=logging.getLogger("test.reports")
         )
         settings["resync_reports"] = runner
     # The report reads the memories API and serves the reports API: register whichever the

@@ -192,3 +192,40 @@ def test_a_run_left_running_by_a_dead_server_shows_as_failed(tmp_path: Path) -> 
     [status] = r._list_sync()
     assert status["status"] == "failed" and status["error"]["ename"] == "Interrupted"
     assert "server_pid" not in status and "host" not in status
+
+
+class _IdP:
+    token = "t0k"
+
+
+class _Server:
+    def __init__(self, ip: str, base_url: str = "/", sock: str = "", certfile: str = "") -> None:
+        self.ip, self.port, self.base_url = ip, 8888, base_url
+        self.sock, self.certfile = sock, certfile
+        self.identity_provider = _IdP()
+
+
+@pytest.mark.parametrize(
+    ("ip", "base_url", "certfile", "url"),
+    [
+        ("", "/", "", "http://127.0.0.1:8888/"),
+        ("0.0.0.0", "/user/ann/", "", "http://127.0.0.1:8888/user/ann/"),
+        ("localhost", "/a%40b/", "", "http://127.0.0.1:8888/a%40b/"),
+        ("::", "/", "", "http://[::1]:8888/"),
+        ("10.1.2.3", "/", "/etc/cert.pem", "https://10.1.2.3:8888/"),
+    ],
+)
+def test_the_kernel_calls_the_server_back_on_a_connectable_url(
+    ip: str, base_url: str, certfile: str, url: str
+) -> None:
+    from resync_ext.reports.factory import server_connection
+
+    assert server_connection(_Server(ip, base_url, certfile=certfile)) == (url, "t0k")
+
+
+def test_a_unix_socket_server_is_refused_clearly() -> None:
+    from resync_ext.reports.errors import ReportError
+    from resync_ext.reports.factory import server_connection
+
+    with pytest.raises(ReportError, match="UNIX socket"):
+        server_connection(_Server("", sock="/tmp/jupyter.sock"))
