@@ -40,6 +40,7 @@ class Services:
         self.turns: Any = None
         self.audit: Any = None
         self.scheduler: Any = None
+        self.reports: Any = None
         self._tool_fns: dict[str, Any] | None = None
         self._audit_pending: set[str] = set()
         self._audit_task: asyncio.Task[None] | None = None
@@ -89,6 +90,13 @@ class Services:
             log=self.log,
         )
         settings["resync_turns"] = self.turns
+        self.reports = self._build_reports()
+        settings["resync_reports"] = self.reports
+
+    def _build_reports(self) -> Any:
+        from resync_ext.reports.factory import build_report_runner
+
+        return build_report_runner(self.app, self.data_dir, log=self.log)
 
     def _agents_config_path(self) -> Path:
         if self.app.agents_config:
@@ -262,7 +270,7 @@ class Services:
                 self.scheduler.stop()
             except Exception:
                 self.log.exception("Resync: error while stopping the scheduler")
-        for name, closer in (("memory", self.memory), ("tws", self.tws)):
+        for name, closer in (("reports", self.reports), ("memory", self.memory), ("tws", self.tws)):
             if closer is None:
                 continue
             try:

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 #: Resource modules whose ``routes`` the extension registers, in order.
-ROUTE_MODULES = ("health", "openapi", "agents", "chat", "audit")
+ROUTE_MODULES = ("health", "openapi", "agents", "chat", "memories", "audit", "reports")
 
 
 def collect_routes() -> list[tuple[Any, ...]]:
