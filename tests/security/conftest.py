@@ -259,7 +259,7 @@ class JupyterProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        """Stop the server (SIGINT twice is Jupyter's clean shutdown; kill after a grace)."""
+        """Stop the server with SIGTERM (a clean shutdown); SIGKILL after a grace period."""
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -319,8 +319,13 @@ class ChatSocket:
         return self.collect(turn_id)
 
     def close(self) -> None:
-        """Close the socket."""
-        self.ws.close()
+        """Close the socket (also one the server already dropped)."""
+        try:
+            self.ws.close(timeout=2)
+        except (OSError, websocket.WebSocketException):
+            pass
+        finally:
+            self.ws.shutdown()
 
 
 @pytest.fixture(scope="session")

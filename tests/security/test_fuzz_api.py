@@ -1,10 +1,13 @@
 """Fuzz the REST API from its own OpenAPI document with schemathesis, against a real server.
 
-schemathesis' pytest plugin (``@schema.parametrize``) wants the schema at import time, before the
-server fixture exists, and its lazy loading fights our strict config (``--strict-config``,
-warnings as errors); so the test uses its Python API instead: every operation's Hypothesis
-strategy, positive and negative, driven by ``@given`` inside an ordinary test, with a bounded
-number of examples and a per-request timeout.
+The document is fetched from the running server (``GET /resync/api/openapi.json``), so the fuzz
+covers whatever the route table holds. The test drives schemathesis through its Python API
+(each operation's Hypothesis strategy, positive and negative, under ``@given`` in an ordinary
+test) rather than its pytest plugin: the server is a session fixture started at run time, the
+example count per operation and mode is bounded explicitly, every request has a timeout, and the
+token is forced onto every request (negative cases would otherwise drop it and stop at the auth
+layer, which tests/security/test_routes.py already covers). It needs no plugin hook, so the
+strict pytest configuration (warnings as errors, strict markers) applies unchanged.
 """
 
 from __future__ import annotations

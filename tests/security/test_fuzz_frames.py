@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+import websocket
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -175,3 +176,35 @@ def test_a_question_holding_nul_digit_nul_is_answered(demo_server: JupyterProces
     finally:
         chat.close()
     assert frames[-1]["type"] == "final", frames[-1]
+
+
+def test_a_frame_over_the_wire_limit_closes_only_that_socket(demo_server: JupyterProcess) -> None:
+    # Past 1 MiB tornado itself closes the socket (1009, documented in handlers/chat.py).
+    chat = ChatSocket(demo_server)
+    try:
+        chat.ws.settimeout(ERROR_WAIT_S)
+        with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+            chat.send_raw(json.dumps({"type": "chat", "id": "big", "content": "x" * (1 << 20)}))
+            chat.read()
+    finally:
+        chat.close()
+    other = ChatSocket(demo_server)
+    try:
+        assert other.turn("wire-after", "Why did PAYROLL_EXTRACT fail?")[-1]["type"] == "final"
+    finally:
+        other.close()
+
+
+def test_a_turn_id_cannot_forge_a_server_log_line(demo_server: JupyterProcess) -> None:
+    # The id is the client's text and is logged; Jupyter's formatter indents continuation
+    # lines, so a newline in it cannot start a line of its own.
+    forged = "[E 2026-11-24 07:00:00.000 ResyncApp] FORGED admin logged in"
+    chat = ChatSocket(demo_server)
+    try:
+        frames = chat.turn(f"id\n{forged}", "Why did PAYROLL_EXTRACT fail?")
+    finally:
+        chat.close()
+    assert frames[-1]["type"] in ("final", "error")
+    lines = demo_server.log_text().splitlines()
+    assert any(forged in ln for ln in lines), "the id was logged"
+    assert not [ln for ln in lines if ln.startswith(forged)]

@@ -94,7 +94,7 @@ def sentinel(demo_server: JupyterProcess) -> Path:
 
 def test_the_walk_finds_every_path_parameter() -> None:
     params = {p for _, _, ps, _ in OPERATIONS for p in ps}
-    assert {"name", "agent_id"} <= params
+    assert {"name", "agent_id", "memory_id"} <= params
     assert ("DELETE", "/resync/api/audit/flags/(?P<name>[^/]+)") in {
         (m, p) for m, p, _, _ in OPERATIONS
     }
@@ -188,3 +188,19 @@ def test_moderately_nested_json_is_400(demo_server: JupyterProcess) -> None:
     )
     assert status == 400, (status, raw[:300])
     assert json.loads(raw)["reason"]
+
+
+def test_traversal_in_a_report_notebook_name_is_400(
+    demo_server: JupyterProcess, sentinel: Path
+) -> None:
+    stem = str(sentinel.with_suffix(""))
+    for name in ("../../sentinel", stem, stem + ".ipynb", "..", "a/../../b", "x\x00y", "%2e%2e"):
+        status, raw = _request(
+            demo_server,
+            "POST",
+            "/resync/api/reports",
+            json.dumps({"notebook": name}).encode(),
+            **{"Content-Type": "application/json"},
+        )
+        assert status == 400, (name, status, raw[:300])
+    assert sentinel.read_text() == SENTINEL_TEXT
