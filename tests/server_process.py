@@ -44,8 +44,18 @@ def _trait(value: Any) -> str:
 class ServerProcess:
     """Start, stop, SIGKILL and restart a Jupyter server with Resync on one data directory."""
 
-    def __init__(self, root: Path, traits: dict[str, Any], *, data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        traits: dict[str, Any],
+        *,
+        data_dir: Path | None = None,
+        fresh_lm_cache: bool = False,
+    ) -> None:
         self.root = Path(root)
+        # DSPy's disk cache would answer a repeated LM request without asking the LM; a fresh
+        # one per start lets a test see every request a restarted server sends.
+        self.fresh_lm_cache = fresh_lm_cache
         self.data_dir = Path(data_dir) if data_dir is not None else self.root / "resync-data"
         self.traits = {"data_dir": str(self.data_dir), **traits}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -112,6 +122,8 @@ class ServerProcess:
             MEM0_TELEMETRY="False",
             PYTHONUNBUFFERED="1",
         )
+        if self.fresh_lm_cache:
+            env["DSPY_CACHEDIR"] = str(self.root / f"dspy-cache-{self.starts}")
         return env
 
     def start(self, timeout: float = 90.0) -> None:

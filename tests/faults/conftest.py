@@ -1,8 +1,5 @@
-"""The in-process server for the fault tests: simulator with faults, scripted LM, short timeouts.
-
-The TWS client's circuit breaker cools down for 30 s by default and ResyncApp has no setting for
-it, so ``breaker`` shortens the running client's cool-down (an attribute of its CircuitBreaker).
-"""
+"""The in-process server for the fault tests: simulator with faults, scripted LM, short timeouts
+(the breaker's cool-down through ``tws_breaker_reset_s``, as a user would set it)."""
 
 from __future__ import annotations
 
@@ -63,15 +60,16 @@ def resync_config(resync_config: dict[str, Any], sim: Any, lm_stub: OpenAIStub) 
         "lm_api_base": lm_stub.base_url,
         "lm_api_key": "sk-test-key",
         "lm_timeout": LM_TIMEOUT_S,
+        "tws_breaker_reset_s": BREAKER_COOL_DOWN_S,
         "open_memory": True,
     }
 
 
 @pytest.fixture
 def tws(resync_services: Any) -> Any:
-    """The server's TWS client, with a short breaker cool-down and an empty cache."""
+    """The server's TWS client, its cache emptied so every tool reads the (faulty) engine."""
     client = resync_services.tws
-    client.breaker.reset_timeout = BREAKER_COOL_DOWN_S
+    assert client.breaker.reset_timeout == BREAKER_COOL_DOWN_S
     client.cache.clear()
     return client
 

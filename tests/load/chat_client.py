@@ -9,9 +9,12 @@ verdict. ``LMScript`` lets a test switch the reply to stall or to garbage while 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import threading
+import time
+import zlib
 from typing import Any
 
 TICKET = re.compile(r"ticket ([a-z0-9]+)")
@@ -54,9 +57,13 @@ class LMScript:
         self.verdict: dict[str, Any] = dict(VERDICT)
         self.release = threading.Event()  # set to let stalled replies finish at teardown
         self.stall_s = 30.0
+        self.delay_s = 0.0  # chat answers wait up to this long (spread by ticket), then stream
+        self.judge_delay_s = 0.0  # each verdict waits this long
 
     def __call__(self, body: dict[str, Any]) -> str:
         if is_judge(body):
+            if self.judge_delay_s:
+                time.sleep(self.judge_delay_s)
             if self.judge_mode == "garbage":
                 return "lorem ipsum }{ verdict?? maybe-ish ### <<not json>>"
             return json.dumps(self.verdict)
@@ -66,7 +73,10 @@ class LMScript:
             return GARBAGE
         elif self.mode == "blank":
             return "   \n  "
-        return answer_for(asked_ticket(body) or "none")
+        ticket = asked_ticket(body) or "none"
+        if self.delay_s:
+            time.sleep(self.delay_s * (zlib.crc32(ticket.encode()) % 100) / 100)
+        return answer_for(ticket)
 
 
 #: What a broken model or proxy might send: control bytes, half JSON, adapter markers, no sense.
@@ -84,6 +94,15 @@ async def read_frame(ws: Any) -> dict[str, Any]:
     assert raw is not None, "the server closed the chat socket"
     frame: dict[str, Any] = json.loads(raw)
     return frame
+
+
+async def close(ws: Any, timeout: float = 5.0) -> None:
+    """Close a chat socket and wait for the server's close (a loop about to end leaks it else)."""
+    ws.close()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while await ws.read_message() is not None:
+                pass
 
 
 async def collect_turn(ws: Any, turn_id: str, timeout: float = 60.0) -> list[dict[str, Any]]:
