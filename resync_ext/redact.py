@@ -83,7 +83,8 @@ def mask_secrets(text: str) -> str:
         protected.append(m.group(0))
         return f"\x00{len(protected) - 1}\x00"
 
-    out = _PROTECT.sub(_stash, text)
+    # NUL marks the stashed phrases below: one in the input must not be taken for a marker.
+    out = _PROTECT.sub(_stash, text.replace("\x00", "\ufffd"))
     for pattern, repl in _PATTERNS:
         out = pattern.sub(repl, out)
     if protected:

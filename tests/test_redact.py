@@ -43,3 +43,9 @@ def test_mentions_of_credentials_are_not_secrets(text: str) -> None:
 def test_mask_obj_reaches_nested_strings() -> None:
     data = {"args": {"cmd": "login --password pw1"}, "rows": ["token=abc123", 3]}
     assert mask_obj(data) == {"args": {"cmd": "login --password ***"}, "rows": ["token=***", 3]}
+
+
+def test_nul_digit_nul_in_the_input_is_not_taken_for_a_marker() -> None:
+    text = "invalid username/password \x007\x00 and \x000\x00"
+    out = mask_secrets(text)
+    assert "invalid username/password" in out and "\x00" not in out

@@ -52,6 +52,8 @@ def parse_frame(raw: str | bytes) -> ChatFrame | StopFrame:
         data: Any = json.loads(raw)
     except ValueError as e:
         raise FrameError("bad_json", f"frame is not valid JSON: {e}") from e
+    except RecursionError as e:  # thousands of nested brackets
+        raise FrameError("bad_json", "frame is nested too deeply") from e
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "frame must be a JSON object")
     frame_id = data.get("id") if isinstance(data.get("id"), str) else None

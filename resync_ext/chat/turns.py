@@ -18,6 +18,7 @@ from typing import Any
 
 from resync_ext import metrics
 from resync_ext.redact import mask_obj, mask_secrets
+from resync_ext.tws.injection import classify
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -80,6 +81,9 @@ class TurnService:
         if store is None:
             return []
         found = await store.search(question, agent_id=agent_id, limit=CONTEXT_MEMORIES)
+        # A remembered turn that carries instructions aimed at the assistant stays out of the
+        # prompt: past questions are user text, and user text is data.
+        found = [m for m in found if not any(classify(line) for line in m.text.splitlines())]
         # Approved first, then by similarity; rejected ones never come back from search.
         return sorted(found, key=lambda m: (m.metadata.state != "approved", -(m.score or 0.0)))
 

@@ -81,6 +81,15 @@ class ResyncHandler(APIHandler):
         """The papermill report runner."""
         return self.service("reports")
 
+    def prepare(self) -> Any:
+        """Refuse an oversized body before any handler runs (also on routes that ignore it)."""
+        length = self.request.headers.get("Content-Length")
+        if (length and length.isdigit() and int(length) > MAX_BODY_BYTES) or len(
+            self.request.body or b""
+        ) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
+        return super().prepare()
+
     # -- input ----------------------------------------------------------------------------------
     def body_model(self, model: type[M]) -> M:
         """Parse and validate the JSON body into ``model`` (400 on anything wrong)."""
@@ -91,6 +100,8 @@ class ResyncHandler(APIHandler):
             data = json.loads(raw or b"{}")
         except ValueError as e:
             raise InvalidInput(f"body is not valid JSON: {e}") from e
+        except RecursionError as e:  # thousands of nested brackets
+            raise InvalidInput("body is nested too deeply") from e
         try:
             return model.model_validate(data)
         except ValidationError as e:

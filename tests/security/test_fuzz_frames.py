@@ -141,12 +141,6 @@ def test_every_frame_gets_an_error_or_a_turn_and_the_socket_serves_on(
     assert "Traceback" not in new_log, new_log[new_log.find("Traceback") - 300 :][:3000]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: chat/frames.py parse_frame catches ValueError only; json.loads raises "
-    "RecursionError on 10 000 nested arrays, tornado logs it and aborts the socket "
-    "(fix: except (ValueError, RecursionError))",
-)
 def test_a_deeply_nested_frame_gets_bad_json_and_the_socket_stays(
     demo_server: JupyterProcess,
 ) -> None:
@@ -161,12 +155,6 @@ def test_a_deeply_nested_frame_gets_bad_json_and_the_socket_stays(
         chat.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: redact.mask_secrets stashes protected phrases as NUL<n>NUL and restores "
-    "every NUL<digits>NUL, so input holding one raises IndexError (the turn fails 'internal') "
-    "or gets text swapped in (fix: replace NUL in the input before stashing)",
-)
 def test_a_question_holding_nul_digit_nul_is_answered(demo_server: JupyterProcess) -> None:
     chat = ChatSocket(demo_server)
     try:

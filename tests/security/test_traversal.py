@@ -158,12 +158,6 @@ def test_an_oversized_body_is_413_json(demo_server: JupyterProcess, method: str,
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: handlers/base.py body_model catches ValueError only; json.loads raises "
-    "RecursionError on 10 000 nested levels, so the answer is 500 "
-    "(fix: except (ValueError, RecursionError) -> InvalidInput)",
-)
 def test_deeply_nested_json_is_400_not_500(
     demo_server: JupyterProcess, method: str, path: str
 ) -> None:
