@@ -95,7 +95,7 @@ async def chat_turns(server: ServerProcess, tickets: list[str], per_socket: int 
         try:
             for t in group:
                 await send_chat(ws, t, question(t))
-            ids = []
+            ids: list[str] = []
             while len(ids) < len(group):
                 frame = await read_frame(ws)
                 assert frame["type"] != "error", frame
