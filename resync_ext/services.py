@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from resync_ext import metrics
+from resync_ext.paths import PROJECT_ROOT
 
 HEALTH_TIMEOUT_S = 3.0
 AUDIT_DEBOUNCE_S = 2.0
+MAX_DEMO_SOURCES = 1000  # newest approved turns read when rebuilding an agent's demos
 CONFIG_WATCH_S = 2.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Services:
@@ -41,6 +42,7 @@ class Services:
         self.audit: Any = None
         self.scheduler: Any = None
         self.reports: Any = None
+        self.demos: Any = None
         self._tool_fns: dict[str, Any] | None = None
         self._audit_pending: set[str] = set()
         self._audit_task: asyncio.Task[None] | None = None
@@ -70,8 +72,11 @@ class Services:
         root = config_path.parent.parent
         if not (root / "agents").is_dir():
             root = PROJECT_ROOT
+        from resync_ext.agents.demos import DemoStore
+
+        self.demos = DemoStore(self.data_dir, log=self.log)
         self.registry = AgentRegistry(
-            config_path, root=root, lm_factory=self._build_lm, log=self.log
+            config_path, root=root, lm_factory=self._build_lm, demos=self.demos, log=self.log
         )
         try:
             self.registry.load()
@@ -220,8 +225,36 @@ class Services:
             events_path=self.data_dir / "audit" / "passes.jsonl",
         )
         auditor.on_verdict = lambda _mid, v: metrics.AUDIT_VERDICTS.labels(v.verdict).inc()
-        self.audit = AuditService(store, self.queue, auditor)
+        self.audit = AuditService(store, self.queue, auditor, on_approved=self._learn_from)
         self.settings["resync_audit"] = self.audit
+
+    async def _approved(self, agent_id: str | None = None) -> list[Any]:
+        memories: list[Any] = []
+        while page := await self.memory.list(
+            state="approved", agent_id=agent_id, limit=200, offset=len(memories)
+        ):
+            memories.extend(page)
+            if len(memories) >= MAX_DEMO_SOURCES:
+                break
+        return memories
+
+    async def _learn_from(self, memory: Any) -> None:
+        """An approved turn becomes a demonstration for its agent (DSPy few-shot)."""
+        agent_id = memory.metadata.agent_id
+        approved = await self._approved(agent_id)
+        program = self.registry.create(agent_id, self._tools())
+        await asyncio.to_thread(self.demos.rebuild, agent_id, program, approved)
+
+    async def rebuild_demos(self) -> dict[str, int]:
+        """Rebuild every agent's demonstrations from the approved memories."""
+        if self.memory is None:
+            from resync_ext.errors import Unavailable
+
+            raise Unavailable("the memory store is not open yet")
+        approved = await self._approved()
+        return await asyncio.to_thread(
+            self.demos.rebuild_all, self.registry, self._tools(), approved
+        )
 
     async def _judge(self, *, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
         """Ask the configured judge program (agents/judge.py) on the judge's LM."""

@@ -46,4 +46,24 @@ class AgentsHandler(ResyncHandler):
         self.write_json({"agents": agents})
 
 
-routes = [(r"/resync/api/agents", AgentsHandler)]
+class DemosHandler(ResyncHandler):
+    """Rebuild the agents' few-shot demonstrations from the approved memories."""
+
+    openapi = {
+        "post": {
+            "summary": "Rebuild demos from approved turns",
+            "responses": {"200": {"description": "Demos per agent"}},
+        }
+    }
+
+    @web.authenticated
+    async def post(self) -> None:
+        """Answer ``{"demos": {agent_id: count}}``."""
+        counts = await self.service("services").rebuild_demos()
+        self.write_json({"demos": counts})
+
+
+routes = [
+    (r"/resync/api/agents", AgentsHandler),
+    (r"/resync/api/agents/demos/rebuild", DemosHandler),
+]

@@ -6,10 +6,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from resync_ext.paths import PROJECT_ROOT
+
 from .errors import ReportError
 from .runner import ReportRunner
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 _WILDCARD = {"", "0.0.0.0", "*", "localhost"}
 
 

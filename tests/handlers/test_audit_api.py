@@ -33,12 +33,19 @@ async def flag(services: Any, *questions: str) -> list[str]:
     store = await ready_store(services)
     audit = {"verdict": "suspicious", "confidence": 0.6, "reason": "no evidence for the rerun"}
     items = []
+    evidence = [
+        {
+            "tool": "get_job_log",
+            "args": {"job": "PAYROLL_EXTRACT"},
+            "summary": "ORA-01017: invalid username/password; logon denied",
+        }
+    ]
     for question in questions:
         m = await store.add_turn(
             agent_id="tws-troubleshooter",
             question=question,
             answer="rerun PAYROLL_EXTRACT",
-            evidence=[],
+            evidence=evidence,
         )
         await store.set_state(m.id, "flagged", expect={"new"}, audit=audit)
         items.append(
@@ -47,7 +54,7 @@ async def flag(services: Any, *questions: str) -> list[str]:
                 question=question,
                 answer="rerun PAYROLL_EXTRACT",
                 agent_id="tws-troubleshooter",
-                evidence=[],
+                evidence=evidence,
                 **audit,
             )
         )
@@ -90,6 +97,15 @@ async def test_review_approve_reject_archive_through_the_api(
     assert item["decided_by"] and item["decided_at"]
     stored = await services.memory.get(a)
     assert stored.metadata.state == "approved" and stored.metadata.review.comment == "right call"
+
+    # An approved turn becomes a demonstration for its agent, kept under the data dir.
+    assert services.demos.path("tws-troubleshooter").is_file()
+    rebuilt = json.loads(
+        (
+            await jp_fetch("resync", "api", "agents", "demos", "rebuild", method="POST", body=b"")
+        ).body
+    )
+    assert rebuilt["demos"]["tws-troubleshooter"] >= 1
 
     # The same decision again is fine; the other one is a conflict.
     assert json.loads((await review(a, "approve")).body)["status"] == "approved"
