@@ -35,6 +35,7 @@ run: $(STAMP)
 		VENV=$(VENV) bash scripts/run.sh
 
 test: $(STAMP)
+	VENV=$(VENV) bash scripts/install-browser.sh
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
