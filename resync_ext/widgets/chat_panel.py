@@ -8,6 +8,7 @@ per agent is kept open and shared by that agent's turns; frames are routed by th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import uuid
 from collections.abc import Coroutine
@@ -61,6 +62,7 @@ class ChatPanel(widgets.VBox):
                 self.status,
             ]
         )
+        self.add_class("resync-chat")
 
     # -- user actions -----------------------------------------------------------------------------
     def send(self, text: str | None = None) -> TurnView | None:
@@ -101,6 +103,12 @@ class ChatPanel(widgets.VBox):
     def running(self) -> list[TurnView]:
         """Turns still streaming."""
         return [v for v in self.turns if not v.finished]
+
+    async def aclose(self) -> None:
+        """Close the sockets and wait until they are closed, then close the panel."""
+        for conn in list(self._conns.values()):
+            await conn.aclose()
+        self.close()
 
     def close(self) -> None:
         """Close the sockets, the HTTP client and the widgets."""
@@ -148,7 +156,9 @@ class ChatPanel(widgets.VBox):
             async for frame in conn:
                 self._dispatch(frame)
         finally:
-            conn.close()  # also when the reader is cancelled (panel closed, loop ending)
+            # Also when the reader is cancelled (panel closed, loop ending): end the TCP link.
+            with contextlib.suppress(asyncio.CancelledError):
+                await conn.aclose()
             if self._conns.get(agent_id) is conn:
                 del self._conns[agent_id]
             for view in self.running:

@@ -72,7 +72,7 @@ class ChatConnection:
         return await self.connect()
 
     async def __aexit__(self, *exc: object) -> None:
-        self.close()
+        await self.aclose()
 
     @property
     def closed(self) -> bool:
@@ -125,9 +125,22 @@ class ChatConnection:
         raise ServerUnreachable("the chat socket closed during the turn")
 
     def close(self) -> None:
-        """Close the socket."""
+        """Start closing the socket (the loop finishes the closing handshake)."""
         if self._ws is not None:
             self._ws.close()
+
+    async def aclose(self, timeout: float = 2.0) -> None:
+        """Close the socket and wait until its TCP connection ended (cut it after ``timeout``)."""
+        stream = getattr(getattr(self._ws, "protocol", None), "stream", None)
+        self.close()
+        if stream is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        # Polled: the stream's one close callback belongs to tornado's protocol.
+        while not stream.closed() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if not stream.closed():
+            stream.close()
 
 
 def _handshake_error(e: Any) -> ApiError:

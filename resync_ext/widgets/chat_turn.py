@@ -57,6 +57,7 @@ class TurnView(widgets.VBox):
             ],
             layout=widgets.Layout(border_left="3px solid #ccc", padding="2px 8px", margin="6px 0"),
         )
+        self.add_class("resync-turn")
 
     @property
     def answer(self) -> str:

@@ -81,6 +81,7 @@ class ReviewCard(widgets.VBox):
             children,
             layout=widgets.Layout(border="1px solid #ccc", padding="4px 8px", margin="6px 0"),
         )
+        self.add_class("resync-card")
 
     def _click(self, action: str) -> None:
         # Both buttons off until the panel rebuilds the card from the server's answer.

@@ -28,7 +28,7 @@ class ReviewPanel(widgets.VBox):
         self.summaries: list[dict[str, Any]] = []
         self.cards: list[ReviewCard] = []
         self._quiet = False
-        self.batch_picker = widgets.Dropdown(description="Batch", layout={"width": "420px"})
+        self.batch_picker = widgets.Dropdown(description="Batch", layout={"width": "440px"})
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.pending_only = widgets.Checkbox(value=False, description="Pending only", indent=False)
         self.agent_filter = widgets.Dropdown(
@@ -61,6 +61,7 @@ class ReviewPanel(widgets.VBox):
                 self.cards_box,
             ]
         )
+        self.add_class("resync-review")
         self.refresh()
 
     # -- reading the server -----------------------------------------------------------------------
@@ -180,7 +181,4 @@ class ReviewPanel(widgets.VBox):
 
 
 def _label(summary: dict[str, Any]) -> str:
-    return (
-        f"{summary['name']} — {summary['pending']} pending of {summary['total']} "
-        f"(✓{summary['approved']} ✗{summary['rejected']})"
-    )
+    return f"{summary['name']} · {summary['pending']} pending of {summary['total']}"

@@ -76,6 +76,7 @@ class RunningServer:
     data_dir: Path
     runtime_dir: Path
     log_path: Path
+    agents_config: Path
     env: dict[str, str] = field(default_factory=dict)
 
     def client(self) -> ResyncClient:
@@ -123,7 +124,11 @@ def _wait_ready(server: RunningServer, timeout: float = 150.0) -> None:
 
 @contextmanager
 def resync_server(
-    base: Path, *, app: str = "server", root_dir: Path | None = None
+    base: Path,
+    *,
+    app: str = "server",
+    root_dir: Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``jupyter server`` (or ``lab``) with Resync, the simulator and the loopback LM."""
     lm = LoopbackLM()
@@ -158,6 +163,7 @@ def resync_server(
                 "ResyncApp.audit_interval_min": 0.0,
                 "ResyncApp.report_cron": "",
                 "ResyncApp.agents_config": str(agents_config),
+                **(extra or {}),
             },
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "JUPYTER_"))}
@@ -190,6 +196,7 @@ def resync_server(
             data_dir=dirs["data"],
             runtime_dir=dirs["runtime"],
             log_path=log_path,
+            agents_config=agents_config,
             env=env,
         )
         try:

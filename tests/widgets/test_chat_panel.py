@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from resync_ext.widgets.chat_panel import ChatPanel
 from resync_ext.widgets.chat_turn import TurnView
@@ -37,11 +40,11 @@ def remembered(server: RunningServer) -> int:
         return sum(client.metrics()["by_state"].values())
 
 
-@pytest.fixture
-def panel(server: RunningServer) -> Any:
+@pytest_asyncio.fixture
+async def panel(server: RunningServer) -> AsyncIterator[ChatPanel]:
     panel = ChatPanel(server.client())
     yield panel
-    panel.close()
+    await panel.aclose()
 
 
 async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_call(
@@ -140,3 +143,19 @@ async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_re
     assert panel.stop_button.disabled
     again = await panel.ask("Is AGT_WIN02 linked?", timeout=90)
     assert again.final is not None and again.errors == []
+
+
+async def test_the_agent_list_follows_the_servers_configuration(
+    panel: ChatPanel, server: RunningServer
+) -> None:
+    await panel.ask("Is the plan healthy?", timeout=90)  # the socket is open
+    original = server.agents_config.read_text()
+    config = json.loads(original)
+    config["agents"][0]["description"] = "Edited while the panel is open"
+    server.agents_config.write_text(json.dumps(config))
+    try:
+        await until(lambda: "Edited while the panel is open" in panel.agent_about.value, 30)
+    finally:
+        server.agents_config.write_text(original)
+    await until(lambda: "why jobs failed" in panel.agent_about.value, 30)
+    assert panel.agent_picker.value == "tws-troubleshooter"
