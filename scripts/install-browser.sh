@@ -30,5 +30,5 @@ if [ ! -x "$PY" ]; then
 fi
 if ! "$PY" -c "import playwright" >/dev/null 2>&1; then
   echo "install-browser: installing playwright into $VENV"
-  "$PY" -m pip install --quiet "playwright>=1.45"
+  "$PY" -m pip install --quiet "playwright>=1.65"
 fi

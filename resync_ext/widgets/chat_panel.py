@@ -74,6 +74,7 @@ class ChatPanel(widgets.VBox):
         if not agent_id:
             self.status.value = error_html("no_agent", "no agent is configured on the server")
             return None
+        _running_loop()  # before anything is shown: a turn needs the loop to stream on
         if text is None:
             self.input.value = ""
         view = TurnView(f"{self._session}-{next(self._numbers)}", agent_id, question)
@@ -121,8 +122,7 @@ class ChatPanel(widgets.VBox):
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        # The kernel runs comm callbacks and cells on its asyncio loop: the task streams from there.
-        task = asyncio.get_running_loop().create_task(self._guard(coro))
+        task = _running_loop().create_task(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -217,3 +217,14 @@ class ChatPanel(widgets.VBox):
 
     def _update_buttons(self) -> None:
         self.stop_button.disabled = not self.running
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    """The kernel's loop (comm callbacks and cells run on it); a clear error outside of one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError as e:
+        raise ResyncClientError(
+            "the chat panel streams on a running asyncio loop: use it in a Jupyter kernel "
+            "(or call `await panel.ask(...)` from async code)"
+        ) from e

@@ -115,10 +115,14 @@ class TurnView(widgets.VBox):
         )
 
     def _add_call(self, frame: dict[str, Any]) -> None:
-        call: dict[str, Any] = {"tool": str(frame.get("tool")), "args": frame.get("args")}
-        call["ok"] = None
-        call["summary"] = None
-        call["row"] = widgets.HTML(evidence_detail_html(call["args"], None, None))
+        args = frame.get("args")
+        call: dict[str, Any] = {
+            "tool": str(frame.get("tool")),
+            "args": args,
+            "ok": None,
+            "summary": None,
+            "row": widgets.HTML(evidence_detail_html(args, None, None)),
+        }
         self.calls[str(frame.get("call_id"))] = call
         self.evidence.children = (*self.evidence.children, call["row"])
         title = evidence_title(call["tool"], call["args"], None)

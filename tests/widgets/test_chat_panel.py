@@ -12,9 +12,10 @@ import pytest_asyncio
 
 from resync_ext.widgets.chat_panel import ChatPanel
 from resync_ext.widgets.chat_turn import TurnView
+from resync_ext.widgets.errors import ResyncClientError
 from tests.widgets.server import ANSWER, RunningServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
+pytestmark = pytest.mark.slow
 
 
 async def until(check: Any, timeout: float = 60) -> None:
@@ -47,6 +48,7 @@ async def panel(server: RunningServer) -> AsyncIterator[ChatPanel]:
     await panel.aclose()
 
 
+@pytest.mark.asyncio
 async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_call(
     panel: ChatPanel, server: RunningServer
 ) -> None:
@@ -83,6 +85,7 @@ async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_ca
     assert item["question"] == "Why did PAYROLL_EXTRACT fail last night?"
 
 
+@pytest.mark.asyncio
 async def test_history_keeps_every_turn_and_shows_the_past_turns_used(
     panel: ChatPanel,
 ) -> None:
@@ -101,6 +104,7 @@ async def test_history_keeps_every_turn_and_shows_the_past_turns_used(
     assert "Why did PAYROLL_EXTRACT abend?" in html or first.final["memory_id"] in html
 
 
+@pytest.mark.asyncio
 async def test_stop_button_cancels_the_running_turn(
     panel: ChatPanel, server: RunningServer
 ) -> None:
@@ -117,6 +121,7 @@ async def test_stop_button_cancels_the_running_turn(
     assert remembered(server) == before, "a stopped turn is not remembered"
 
 
+@pytest.mark.asyncio
 async def test_an_error_frame_is_shown_as_an_error(panel: ChatPanel, server: RunningServer) -> None:
     server.sim.set_faults(down=True)
     try:
@@ -130,6 +135,7 @@ async def test_an_error_frame_is_shown_as_an_error(panel: ChatPanel, server: Run
     assert "not remembered" in view.status_html.value
 
 
+@pytest.mark.asyncio
 async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_reconnects(
     panel: ChatPanel,
 ) -> None:
@@ -145,6 +151,7 @@ async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_re
     assert again.final is not None and again.errors == []
 
 
+@pytest.mark.asyncio
 async def test_the_agent_list_follows_the_servers_configuration(
     panel: ChatPanel, server: RunningServer
 ) -> None:
@@ -159,3 +166,13 @@ async def test_the_agent_list_follows_the_servers_configuration(
         server.agents_config.write_text(original)
     await until(lambda: "why jobs failed" in panel.agent_about.value, 30)
     assert panel.agent_picker.value == "tws-troubleshooter"
+
+
+def test_sending_outside_an_event_loop_says_where_the_panel_runs(server: RunningServer) -> None:
+    panel = ChatPanel(server.client())
+    try:
+        with pytest.raises(ResyncClientError, match="running asyncio loop"):
+            panel.send("Anything abended?")
+        assert panel.turns == [] and panel.history.children == ()
+    finally:
+        panel.close()
