@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from html import escape
 from typing import Any
 
 import pytest
@@ -79,7 +80,12 @@ async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_ca
     memory_id = turn.final["memory_id"]
     assert f"remembered as {memory_id}" in turn.status_html.value
     assert panel.stop_button.disabled
-    # The server remembered what the panel showed: its auditor files it for review.
+    # The server remembered what the panel showed, and its auditor files it for review.
+    stored = await asyncio.to_thread(panel.client.memory, memory_id)
+    assert stored["metadata"]["answer"] == ANSWER and stored["metadata"]["state"] in {
+        "new",
+        "flagged",
+    }
     item = await flagged_item(panel, memory_id)
     assert item["answer"] == ANSWER
     assert item["question"] == "Why did PAYROLL_EXTRACT fail last night?"
@@ -100,8 +106,9 @@ async def test_history_keeps_every_turn_and_shows_the_past_turns_used(
     await until(lambda: "Similar past turns" in second.context_html.value, 20)
     html = second.context_html.value
     assert f"({len(second.final['context'])})" in html
-    # Each past turn by its question (or by its id if the server cannot return it).
-    assert "Why did PAYROLL_EXTRACT abend?" in html or first.final["memory_id"] in html
+    for memory_id in second.final["context"]:  # each past turn shown by its question
+        memory = await asyncio.to_thread(panel.client.memory, memory_id)
+        assert escape(memory["metadata"]["question"]) in html
 
 
 @pytest.mark.asyncio

@@ -102,3 +102,19 @@ async def test_chat_socket_streams_a_turn_and_refuses_an_unknown_agent(
         await client.chat("no-such-agent").connect()
     assert exc.value.status == 404
     client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_memories_are_listed_and_searched(server: RunningServer) -> None:
+    client = server.client()
+    async with client.chat("tws-analyzer") as conn:
+        await conn.ask("m1", "Which workstations are unlinked?")
+        final = [f async for f in conn.turn_frames("m1")][-1]
+    memory = client.memory(final["memory_id"])
+    assert memory["metadata"]["question"] == "Which workstations are unlinked?"
+    mine = client.memories(agent_id="tws-analyzer", limit=500)
+    assert final["memory_id"] in {m["id"] for m in mine}
+    found = client.memories("unlinked workstations", limit=3)
+    assert found and "score" in found[0]
+    client.close()
