@@ -42,7 +42,7 @@ class ResyncHandler(APIHandler):
     @property
     def resync(self) -> ResyncApp:
         """The extension app, owner of every service."""
-        return self.settings["resync_app"]  # type: ignore[no-any-return]
+        return self.settings["resync_app"]
 
     def service(self, key: str) -> Any:
         """Return the service stored as ``resync_<key>``, or 503 when it is not available."""
@@ -81,14 +81,14 @@ class ResyncHandler(APIHandler):
         """The papermill report runner."""
         return self.service("reports")
 
-    def prepare(self) -> Any:
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler itself
         """Refuse an oversized body before any handler runs (also on routes that ignore it)."""
         length = self.request.headers.get("Content-Length")
         if (length and length.isdigit() and int(length) > MAX_BODY_BYTES) or len(
             self.request.body or b""
         ) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
-        return super().prepare()
+        await super().prepare()
 
     # -- input ----------------------------------------------------------------------------------
     def body_model(self, model: type[M]) -> M:
@@ -160,4 +160,4 @@ class ResyncHandler(APIHandler):
             self.set_status(status)
             self.write_error(status, exc_info=(type(e), e, e.__traceback__))
             return
-        super()._handle_request_exception(e)  # type: ignore[misc]
+        super()._handle_request_exception(e)

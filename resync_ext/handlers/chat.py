@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -27,7 +28,7 @@ MAX_TURNS_PER_SOCKET = 4
 MAX_WIRE_BYTES = 1 << 20
 
 
-class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One analyst's chat socket with one agent."""
 
     def set_default_headers(self) -> None:
@@ -35,10 +36,10 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
 
     def get_compression_options(self) -> dict[str, Any] | None:
         """Use the server's WebSocket compression settings."""
-        return self.settings.get("websocket_compression_options", None)  # type: ignore[no-any-return]
+        return self.settings.get("websocket_compression_options", None)
 
     @property
-    def max_message_size(self) -> int:  # type: ignore[override]
+    def max_message_size(self) -> int:
         """Accept frames up to 1 MiB on the wire so oversize ones get an error frame."""
         return MAX_WIRE_BYTES
 
@@ -60,7 +61,7 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self.tasks: dict[str, asyncio.Task[None]] = {}
         await super().get(agent_id)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         """Greet with the agent's description and join the config broadcast."""
         super().open()
         self.settings.setdefault("resync_chat_sockets", set()).add(self)
@@ -105,7 +106,10 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             return
         task = asyncio.create_task(self._turn(frame), name=f"resync-turn-{frame.id}")
         self.tasks[frame.id] = task
-        task.add_done_callback(lambda _t, tid=frame.id: self.tasks.pop(tid, None))
+        task.add_done_callback(functools.partial(self._forget, frame.id))
+
+    def _forget(self, turn_id: str, _task: asyncio.Task[None]) -> None:
+        self.tasks.pop(turn_id, None)
 
     async def _turn(self, frame: ChatFrame) -> None:
         try:
