@@ -12,31 +12,12 @@ from typing import Any
 
 import pytest
 
-from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
 from tests.load.chat_client import LMScript
+from tests.load.fixtures import lm_stub, script, sim
 from tests.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Any]:
-    with run_in_thread("demo") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def script() -> Iterator[LMScript]:
-    s = LMScript()
-    yield s
-    s.release.set()
-
-
-@pytest.fixture(scope="module")
-def lm_stub(script: LMScript) -> Iterator[OpenAIStub]:
-    with OpenAIStub(reply=script) as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +53,6 @@ def _normal_lm(script: LMScript) -> Iterator[None]:
         0.0,
         0.0,
     )
+
+
+__all__ = ["lm_stub", "script", "sim"]

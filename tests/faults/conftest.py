@@ -11,32 +11,13 @@ from typing import Any
 
 import pytest
 
-from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
 from tests.load.chat_client import LMScript
+from tests.load.fixtures import lm_stub, script, sim
 
 LM_TIMEOUT_S = 6.0
 TWS_TIMEOUT_S = 2.0
 BREAKER_COOL_DOWN_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Any]:
-    with run_in_thread("demo") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def script() -> Iterator[LMScript]:
-    s = LMScript()
-    yield s
-    s.release.set()
-
-
-@pytest.fixture(scope="module")
-def lm_stub(script: LMScript) -> Iterator[OpenAIStub]:
-    with OpenAIStub(reply=script) as stub:
-        yield stub
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +85,6 @@ async def wait_for(predicate: Any, timeout: float = 15.0, step: float = 0.1) -> 
     async with asyncio.timeout(timeout):
         while not await predicate():
             await asyncio.sleep(step)
+
+
+__all__ = ["lm_stub", "script", "sim"]
