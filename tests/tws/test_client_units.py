@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from resync_ext.tws.cache import TTLCache
-from resync_ext.tws.client import TWSClient, is_read_path
+from resync_ext.tws.client import TWSClient
+from resync_ext.tws.guard import is_read_path
 from resync_ext.tws.models import Job, Workstation, common_status
 from resync_ext.tws.resilience import CircuitBreaker, RetryPolicy, parse_retry_after
 
