@@ -245,6 +245,21 @@ class JupyterProcess:
         kwargs.setdefault("timeout", 60)
         return httpx.post(self.url + path, headers=self.headers, **kwargs)
 
+    def run_report(self, timeout: float = 100) -> dict[str, Any]:
+        """Start the default report and wait for it to end; return its last status."""
+        started = self.post("/resync/api/reports", json={})
+        assert started.status_code == 202, started.text
+        name = started.json()["name"]
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {"name": name}
+        while time.monotonic() < deadline:
+            runs = self.get("/resync/api/reports").json()["reports"]
+            status = next(r for r in runs if r["name"] == name)
+            if status["status"] in ("done", "failed"):
+                break
+            time.sleep(1.0)
+        return status
+
     @property
     def ws_url(self) -> str:
         """The base WebSocket URL."""

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,17 +172,7 @@ def test_a_report_run_sends_only_gets(
     injected_turn: dict[str, Any], secret_server: JupyterProcess, secret_sim: ThreadedSimulator
 ) -> None:
     secret_sim.clear_calls()
-    started = secret_server.post("/resync/api/reports", json={})
-    assert started.status_code == 202, started.text
-    name = started.json()["name"]
-    deadline = time.monotonic() + 100
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        runs = secret_server.get("/resync/api/reports").json()["reports"]
-        status = next(r for r in runs if r["name"] == name)
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(1.0)
+    status = secret_server.run_report()
     assert status.get("status") == "done", status
     calls = secret_sim.calls()
     assert {c["method"] for c in calls} <= {"GET"}

@@ -131,18 +131,9 @@ def test_no_secret_through_the_memories_api(
 
 
 def test_no_secret_in_a_report(cycle: dict[str, Any], secret_server: JupyterProcess) -> None:
-    started = secret_server.post("/resync/api/reports", json={})
-    assert started.status_code == 202, started.text
-    name = started.json()["name"]
-    deadline = time.monotonic() + 100
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        runs = secret_server.get("/resync/api/reports").json()["reports"]
-        status = next(r for r in runs if r["name"] == name)
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(1.0)
+    status = secret_server.run_report()
     assert status.get("status") == "done", status
+    name = status["name"]
     for fmt in ("html", "ipynb"):
         body = secret_server.get(f"/resync/api/reports/{name}", params={"format": fmt}).text
         assert "PAYROLL_APP/***@PAYDB" in body, f"the {fmt} report shows the masked evidence"
