@@ -47,6 +47,8 @@ class Services:
         self._audit_pending: set[str] = set()
         self._audit_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._demo_agents: set[str] = set()
+        self._demo_task: asyncio.Task[None] | None = None
         self._memory_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
 
@@ -238,12 +240,26 @@ class Services:
                 break
         return memories
 
-    async def _learn_from(self, memory: Any) -> None:
-        """An approved turn becomes a demonstration for its agent (DSPy few-shot)."""
-        agent_id = memory.metadata.agent_id
-        approved = await self._approved(agent_id)
-        program = self.registry.create(agent_id, self._tools())
-        await asyncio.to_thread(self.demos.rebuild, agent_id, program, approved)
+    def _learn_from(self, memory: Any) -> None:
+        """An approved turn becomes a demonstration for its agent (DSPy few-shot), soon.
+
+        Rebuilding reads the agent's approved turns: it runs in the background, once for a burst
+        of approvals, never inside the reviewer's request.
+        """
+        self._demo_agents.add(memory.metadata.agent_id)
+        if self._demo_task is None or self._demo_task.done():
+            self._demo_task = asyncio.create_task(self._learn_soon(), name="resync-demos")
+
+    async def _learn_soon(self) -> None:
+        await asyncio.sleep(AUDIT_DEBOUNCE_S)
+        agents, self._demo_agents = self._demo_agents, set()
+        for agent_id in agents:
+            try:
+                approved = await self._approved(agent_id)
+                program = self.registry.create(agent_id, self._tools())
+                await asyncio.to_thread(self.demos.rebuild, agent_id, program, approved)
+            except Exception as e:  # learning must never undo a decision
+                self.log.warning("Resync: could not rebuild the demos of %s: %s", agent_id, e)
 
     async def rebuild_demos(self) -> dict[str, int]:
         """Rebuild every agent's demonstrations from the approved memories."""
@@ -295,7 +311,7 @@ class Services:
 
     async def stop(self) -> None:
         """Stop every service, each in its own try so one failure does not skip the rest."""
-        for task in (self._memory_task, self._audit_task):
+        for task in (self._memory_task, self._audit_task, self._demo_task):
             if task is not None and not task.done():
                 task.cancel()
         if self.scheduler is not None:

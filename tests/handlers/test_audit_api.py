@@ -98,8 +98,14 @@ async def test_review_approve_reject_archive_through_the_api(
     stored = await services.memory.get(a)
     assert stored.metadata.state == "approved" and stored.metadata.review.comment == "right call"
 
-    # An approved turn becomes a demonstration for its agent, kept under the data dir.
-    assert services.demos.path("tws-troubleshooter").is_file()
+    # An approved turn becomes a demonstration for its agent, kept under the data dir (soon,
+    # in the background: never inside the reviewer's request).
+    demos = services.demos.path("tws-troubleshooter")
+    for _ in range(100):
+        if demos.is_file():
+            break
+        await asyncio.sleep(0.1)
+    assert demos.is_file()
     rebuilt = json.loads(
         (
             await jp_fetch("resync", "api", "agents", "demos", "rebuild", method="POST", body=b"")
