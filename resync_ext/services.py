@@ -55,7 +55,7 @@ class Services:
     # -- construction ---------------------------------------------------------------------------
     def build(self, settings: dict[str, Any]) -> None:
         """Construct every service (no network, no heavy imports) and publish the ready ones."""
-        from resync_ext.agents.errors import AgentConfigError
+        from resync_ext.agents.demos import DemoStore
         from resync_ext.agents.registry import AgentRegistry
         from resync_ext.audit.review_queue import ReviewQueue
         from resync_ext.chat.turns import TurnService
@@ -74,17 +74,12 @@ class Services:
         root = config_path.parent.parent
         if not (root / "agents").is_dir():
             root = PROJECT_ROOT
-        from resync_ext.agents.demos import DemoStore
-
         self.demos = DemoStore(self.data_dir, log=self.log)
+        # Loaded in start(), off the loop: the programs import DSPy (1-2 s), which must not
+        # delay the server's start.
         self.registry = AgentRegistry(
             config_path, root=root, lm_factory=self._build_lm, demos=self.demos, log=self.log
         )
-        try:
-            self.registry.load()
-        except AgentConfigError as e:
-            # Chat waits for a fixed file (the watcher reloads it); the rest of Resync serves.
-            self.log.error("Resync agents: %s; chat is unavailable until it is fixed", e.message)
         self.registry.add_listener(self._on_agents_changed)
         settings["resync_agents"] = self.registry
         self.turns = TurnService(
@@ -174,7 +169,17 @@ class Services:
             self.settings = serverapp.web_app.settings
         if self.app.open_memory:
             self._memory_task = asyncio.create_task(self._open_memory(), name="resync-open-memory")
+        await self._load_agents()
         self._start_scheduler()
+
+    async def _load_agents(self) -> None:
+        from resync_ext.agents.errors import AgentConfigError
+
+        try:
+            await asyncio.to_thread(self.registry.load)
+        except AgentConfigError as e:
+            # Chat waits for a fixed file (the watcher reloads it); the rest of Resync serves.
+            self.log.error("Resync agents: %s; chat is unavailable until it is fixed", e.message)
 
     def _start_scheduler(self) -> None:
         from resync_ext.scheduler import Scheduler

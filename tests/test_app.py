@@ -101,6 +101,22 @@ def test_invalid_setting_is_logged_as_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_building_the_services_imports_nothing_heavy(tmp_path: Path) -> None:
+    """initialize_settings runs before the server serves: DSPy, Mem0, torch wait for start()."""
+    code = (
+        "import sys; from resync_ext.app import ResyncApp; "
+        f"app = ResyncApp(data_dir={str(tmp_path)!r}); app.initialize_settings(); "
+        "assert app.services is not None; "
+        "heavy = [m for m in ('dspy', 'mem0', 'torch', 'qdrant_client', 'qdrant_edge', "
+        "'sentence_transformers', 'llama_cpp', 'litellm', 'papermill') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
 def test_import_is_light() -> None:
     """Importing the extension must not pull DSPy, Mem0, torch or Qdrant (server start time)."""
     code = (
