@@ -37,7 +37,6 @@ class AuditService:
         self.queue = queue
         self.auditor = auditor
         self.on_approved = on_approved
-        self.decision_counts: Counter[str] = Counter()
 
     async def decide(
         self,
@@ -51,7 +50,6 @@ class AuditService:
         item, changed = await self.queue.decide(memory_id, action, user=user, comment=comment)
         if changed:
             await self._apply(item)
-            self.decision_counts[item.status] += 1
             metrics.REVIEW_DECISIONS.labels(item.status).inc()
             log.info(
                 "review: %s %s memory %s%s",
