@@ -29,8 +29,8 @@ from tests.load.chat_client import (
     memory_total,
     question,
     tokens_of,
-    wait_memory,
 )
+from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 

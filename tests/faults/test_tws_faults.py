@@ -22,7 +22,8 @@ from tests.faults.conftest import (
     health,
     wait_for,
 )
-from tests.load.chat_client import answer_for, ask, memory_total, question, tokens_of, wait_memory
+from tests.load.chat_client import answer_for, ask, memory_total, question, tokens_of
+from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 

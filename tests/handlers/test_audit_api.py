@@ -10,6 +10,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from resync_ext.audit.review_queue import ReviewItem
+from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 
@@ -19,18 +20,9 @@ def resync_config(resync_config: dict[str, Any]) -> dict[str, Any]:
     return {**resync_config, "open_memory": True}
 
 
-async def ready_store(services: Any) -> Any:
-    for _ in range(600):
-        if services.memory is not None:
-            return services.memory
-        assert services.memory_error is None, services.memory_error
-        await asyncio.sleep(0.1)
-    raise AssertionError("memory store did not open within 60 s")
-
-
 async def flag(services: Any, *questions: str) -> list[str]:
     """Store turns and flag them into one batch, as an audit pass does."""
-    store = await ready_store(services)
+    store = await wait_memory(services, timeout=60)
     audit = {"verdict": "suspicious", "confidence": 0.6, "reason": "no evidence for the rerun"}
     items = []
     evidence = [
@@ -140,12 +132,12 @@ async def test_review_approve_reject_archive_through_the_api(
     ],
 )
 async def test_bad_review_bodies_are_400(jp_fetch: Any, resync_services: Any, body: str) -> None:
-    await ready_store(resync_services)
+    await wait_memory(resync_services, timeout=60)
     await expect_status(jp_fetch("resync", "api", "audit", "review", method="POST", body=body), 400)
 
 
 async def test_unknown_memory_is_404(jp_fetch: Any, resync_services: Any) -> None:
-    await ready_store(resync_services)
+    await wait_memory(resync_services, timeout=60)
     body = json.dumps({"memory_id": "00000000-0000-0000-0000-000000000000", "action": "approve"})
     await expect_status(jp_fetch("resync", "api", "audit", "review", method="POST", body=body), 404)
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.support import wait_memory
+
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 RECORD_KEYS = {"id", "text", "created_at", "metadata"}
-
-
-async def _ready_store(services: Any) -> Any:
-    for _ in range(900):
-        if services.memory is not None:
-            return services.memory
-        assert services.memory_error is None, services.memory_error
-        await asyncio.sleep(0.1)
-    raise AssertionError("memory store did not open within 90 s")
 
 
 async def _get(jp_fetch: Any, path: str, **params: Any) -> Any:
@@ -45,7 +37,7 @@ class TestWithTheStoreOpen:
         return {**resync_config, "open_memory": True}
 
     async def test_list_search_get_delete(self, jp_fetch: Any, resync_services: Any) -> None:
-        store = await _ready_store(resync_services)
+        store = await wait_memory(resync_services)
         assert await _get(jp_fetch, "resync/api/memories") == {"memories": []}
         payroll = await store.add_turn(
             agent_id="tws-troubleshooter",
@@ -102,7 +94,7 @@ class TestWithTheStoreOpen:
     async def test_bad_input_is_400_unknown_is_404(
         self, jp_fetch: Any, resync_services: Any
     ) -> None:
-        await _ready_store(resync_services)
+        await wait_memory(resync_services)
         code, body = await _status_of(jp_fetch("resync", "api", "memories", "not-a-uuid"))
         assert code == 400 and "not-a-uuid" in body["message"]
         code, _ = await _status_of(jp_fetch("resync", "api", "memories", UNKNOWN))

@@ -134,15 +134,6 @@ def tokens_of(frames: list[dict[str, Any]]) -> str:
     return "".join(f["content"] for f in frames if f["type"] == "token")
 
 
-async def wait_memory(services: Any, timeout: float = 90.0) -> Any:
-    """The in-process server's memory store, once open."""
-    async with asyncio.timeout(timeout):
-        while services.memory is None:
-            assert services.memory_error is None, services.memory_error
-            await asyncio.sleep(0.1)
-    return services.memory
-
-
 async def memory_total(store: Any) -> int:
     """How many memories the store holds, all states."""
     return sum((await store.counts()).values())

@@ -17,8 +17,8 @@ from tests.load.chat_client import (
     read_frame,
     send_chat,
     tokens_of,
-    wait_memory,
 )
+from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 

@@ -11,6 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from resync_ext.audit.review_queue import ReviewItem
+from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 
@@ -22,18 +23,9 @@ def resync_config(resync_config: dict[str, Any], twsim_demo: Any) -> dict[str, A
     return {**resync_config, "open_memory": True, "tws_url": twsim_demo.url}
 
 
-async def ready_store(services: Any) -> Any:
-    for _ in range(600):
-        if services.memory is not None:
-            return services.memory
-        assert services.memory_error is None, services.memory_error
-        await asyncio.sleep(0.1)
-    raise AssertionError("memory store did not open within 60 s")
-
-
 async def seed(services: Any) -> list[str]:
     """Three turns: one kept by the auditor, two flagged into one review batch."""
-    store = await ready_store(services)
+    store = await wait_memory(services, timeout=60)
     evidence = [
         {
             "tool": "get_job_log",
