@@ -1,10 +1,13 @@
 """Chat overhead per turn, one socket and 100 sockets at once, at 10 000 memories.
 
 A real ``jupyter server`` subprocess with Resync serves the chat; the TWS simulator (demo plan)
-and a loopback OpenAI-compatible LM that answers at once (tests/llm/openai_stub.py) run in this
-process. A turn's latency is measured by the client, from sending the ``chat`` frame to receiving
-its ``final``: with an LM whose own time is ~0, that is the workbench's overhead (retrieval over
-the store, the evidence tools, DSPy and LiteLLM, streaming, storing the memory). The server's own
+and a loopback OpenAI-compatible LM that answers at once (tests/llm/openai_stub.py) run in a third
+process, as TWS and an LM provider are other machines in production: in the client's interpreter
+their threads competed for its GIL and delayed its reads (~4 ms a turn).
+
+A turn's latency is measured by the client, from sending the ``chat`` frame to receiving its
+``final``: with an LM whose own time is ~0, that is the workbench's overhead (retrieval over the
+store, the evidence tools, DSPy and LiteLLM, streaming, storing the memory). The server's own
 breakdown (``final.timing``) is reported beside it. Baseline: the bare WebSocket round trip on the
 same server (an unknown-type frame answered by an ``error`` frame). Target: p50 < 50 ms.
 
@@ -15,11 +18,14 @@ bench_audit.seed_memories); questions are unique so DSPy's LM cache never answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import multiprocessing
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,42 +184,68 @@ def _rows(m: dict[str, Any], n: int, sockets: int) -> list[dict[str, Any]]:
     return rows
 
 
-def run(quick: bool = False) -> list[dict[str, Any]]:
-    """Measure chat overhead through a real server; return the figures."""
+def _serve_backends(conn: Any) -> None:
+    """In a child process: serve the simulator and the stub LM until told to stop."""
     from resync_ext.tws.simulator.testing import run_in_thread
     from tests.llm.openai_stub import OpenAIStub
     from tests.load.chat_client import LMScript
+
+    with run_in_thread("demo") as sim, OpenAIStub(reply=LMScript()) as stub:
+        conn.send((sim.url, stub.base_url))
+        conn.recv()
+
+
+@contextlib.contextmanager
+def _backends() -> Iterator[tuple[str, str]]:
+    """Run the simulator and the stub LM in a child process; yield their URLs."""
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=_serve_backends, args=(theirs,), daemon=True)
+    child.start()
+    try:
+        if not ours.poll(120):
+            raise RuntimeError("the simulator and stub LM process did not start")
+        yield ours.recv()
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    """Measure chat overhead through a real server; return the figures."""
     from tests.server_process import ServerProcess
 
     n, turns, sockets, reps = (1_000, 20, 100, 50) if quick else (10_000, 50, 100, 200)
-    with tempfile.TemporaryDirectory() as d, run_in_thread("demo") as sim:
+    with tempfile.TemporaryDirectory() as d, _backends() as (sim_url, lm_url):
         root = Path(d)
         data_dir = root / "data"
         data_dir.mkdir()
         asyncio.run(_seed(data_dir, n))
-        with OpenAIStub(reply=LMScript()) as stub:
-            server = ServerProcess(
-                root,
-                {
-                    "tws_url": sim.url,
-                    "lm_model": "openai/stub-model",
-                    "lm_api_base": stub.base_url,
-                    "lm_api_key": "sk-bench",
-                    "lm_timeout": 60.0,
-                    "open_memory": True,
-                    "audit_interval_min": 0.0,
-                    "report_cron": "",
-                    "agents_config": str(REPO / "config" / "runtime.json"),
-                },
-                data_dir=data_dir,
-                fresh_lm_cache=True,
-            )
-            server.start()
-            try:
-                server.wait_memory_open()
-                measured = asyncio.run(_measure(server, turns, sockets, reps))
-            finally:
-                server.stop()
+        server = ServerProcess(
+            root,
+            {
+                "tws_url": sim_url,
+                "lm_model": "openai/stub-model",
+                "lm_api_base": lm_url,
+                "lm_api_key": "sk-bench",
+                "lm_timeout": 60.0,
+                "open_memory": True,
+                "audit_interval_min": 0.0,
+                "report_cron": "",
+                "agents_config": str(REPO / "config" / "runtime.json"),
+            },
+            data_dir=data_dir,
+            fresh_lm_cache=True,
+        )
+        server.start()
+        try:
+            server.wait_memory_open()
+            measured = asyncio.run(_measure(server, turns, sockets, reps))
+        finally:
+            server.stop()
     if measured["one_errors"] or measured["many_errors"]:
         raise RuntimeError(
             f"chat turns failed: {measured['one_errors']} sequential, "

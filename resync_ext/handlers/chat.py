@@ -64,6 +64,9 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Greet with the agent's description and join the config broadcast."""
         super().open()
+        # Frames are small and come in bursts (tool events, tokens): with Nagle's algorithm on,
+        # each burst after the first waited for the client's delayed ACK, ~40 ms on Linux.
+        self.set_nodelay(True)
         self.settings.setdefault("resync_chat_sockets", set()).add(self)
         self.send({"type": "ready", "agent": self.agent.public()})
 

@@ -2,10 +2,11 @@
 
 Mem0 is synchronous, and loading it (torch, the embedder) takes seconds, so every call runs on the
 store's own two worker threads, never on the event loop. Turns are stored verbatim (``infer=False``)
-with the record's fields as Mem0 metadata; with ``infer=True`` Mem0 asks the workbench's LM to
-extract facts, each remembered with the turn's fields. State changes go straight to the vector
-store as a payload update under one asyncio lock (a compare-and-set), because Mem0's ``update``
-re-embeds the text on every metadata change; each is recorded in Mem0's history database.
+with the record's fields as Mem0 metadata, each found by the vector of its whole text (a chat
+turn's is written in the background: see ``_add_sync``); with ``infer=True`` Mem0 asks the
+workbench's LM to extract facts, each remembered with the turn's fields. State changes go straight
+to the vector store as a payload update under one asyncio lock (a compare-and-set), because Mem0's
+``update`` re-embeds the text on every metadata change; each is recorded in Mem0's history database.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from resync_ext.memory import mem0_setup
+from resync_ext.memory.embedder import RecentEmbeddings
 from resync_ext.memory.errors import (
     InvalidState,
     MemoryNotFound,
@@ -94,6 +96,7 @@ class Mem0MemoryStore:
         self._state_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         self._dirty = False
+        self._embedding: set[asyncio.Task[None]] = set()
 
     @property
     def location(self) -> str:
@@ -141,7 +144,7 @@ class Mem0MemoryStore:
                     shard_dir, index_threshold=self.index_threshold, log=self.log
                 )
         try:
-            return mem0_setup.build_memory(
+            mem = mem0_setup.build_memory(
                 vector_provider=provider,
                 vector_config=vcfg,
                 model_path=model,
@@ -152,9 +155,13 @@ class Mem0MemoryStore:
             if "already accessed by another instance" in str(e):  # qdrant-client local mode
                 raise StoreLocked(str(self.memory_dir / "local")) from e
             raise
+        mem.embedding_model = RecentEmbeddings(mem.embedding_model)
+        return mem
 
     async def close(self) -> None:
         """Flush and release the engine and the history database; never raises."""
+        with contextlib.suppress(BaseException):
+            await self.settle()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(BaseException):
@@ -213,21 +220,53 @@ class Mem0MemoryStore:
             "session": mask_secrets(session) if session else None,
             "state": state,
         }
-        memory_id = await self._run(self._add_sync, agent_id.strip(), q, a, metadata)
+        memory_id, provisional = await self._run(self._add_sync, agent_id.strip(), q, a, metadata)
         self._dirty = True
+        if provisional:
+            task = asyncio.create_task(self._embed_turn(memory_id, turn_text(q, a)))
+            self._embedding.add(task)
+            task.add_done_callback(self._embedding.discard)
         return await self.get(memory_id)
 
-    def _add_sync(self, agent_id: str, q: str, a: str, metadata: dict[str, Any]) -> str:
+    def _add_sync(
+        self, agent_id: str, q: str, a: str, metadata: dict[str, Any]
+    ) -> tuple[str, bool]:
+        """Add through Mem0; return the id and whether the vector is the question's for now."""
         ids = {"user_id": self.scope, "agent_id": agent_id, "metadata": metadata}
         if self.infer:
             turn = [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
             results = self._mem.add(turn, infer=True, **ids).get("results", [])
             if results:
-                return str(results[0]["id"])
+                return str(results[0]["id"]), False
             # Nothing extracted: keep the turn itself, so every turn is remembered.
         text = turn_text(q, a)
-        results = self._mem.add([{"role": "user", "content": text}], infer=False, **ids)["results"]
-        return str(results[0]["id"])
+        embedder = self._mem.embedding_model
+        if not embedder.has(q):  # no search just embedded the question: embed the turn now
+            added = self._mem.add([{"role": "user", "content": text}], infer=False, **ids)
+            return str(added["results"][0]["id"]), False
+        # The chat turn searched with this question a moment ago: write the turn at once under
+        # the question's vector (the answer waits on no embedding), and give it the vector of
+        # its whole text (question and answer, ~30 ms of CPU) in the background.
+        with embedder.embedding_as(text, q):
+            added = self._mem.add([{"role": "user", "content": text}], infer=False, **ids)
+        return str(added["results"][0]["id"]), True
+
+    async def _embed_turn(self, memory_id: str, text: str) -> None:
+        try:
+            await self._run(self._embed_turn_sync, memory_id, text)
+        except Exception as e:  # a turn deleted meanwhile, the store closing
+            # Still found by its question's vector; nothing is lost.
+            self.log.warning("memory: could not embed turn %s in full: %s", memory_id, e)
+        self._dirty = True
+
+    def _embed_turn_sync(self, memory_id: str, text: str) -> None:
+        vector = self._mem.embedding_model.embed(text, "add")
+        self._mem.vector_store.update(vector_id=memory_id, vector=vector)
+
+    async def settle(self) -> None:
+        """Wait until every turn added so far is searchable by its full text's vector."""
+        while self._embedding:
+            await asyncio.gather(*self._embedding, return_exceptions=True)
 
     async def set_state(
         self,

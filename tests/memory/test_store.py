@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import datetime
 
 import pytest
@@ -208,3 +209,80 @@ async def test_ping_reports_the_engine(store: Mem0MemoryStore) -> None:
     result = await store.ping()
     assert result["ok"] is True and "edge" in result["detail"]
     assert result["latency_ms"] >= 0
+
+
+async def test_a_chat_turn_is_stored_at_once_and_embedded_whole_in_the_background(
+    store: Mem0MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = store._mem.embedding_model
+    question = "Why is the INVOICE_PRINT job stuck in READY on CPU_LNX7?"
+    answer = "INVOICE_PRINT waits for the PRINT_SLOTS resource: the printer queue is full."
+    text = f"Q: {question}\nA: {answer}"
+    await store.search(question, limit=1)  # what a chat turn does first: embeds the question
+    misses = embedder.misses
+    # Hold the whole turn's embedding until the test lets it go: add_turn must not wait on it.
+    gate = threading.Event()
+    inner_embed = embedder.inner.embed
+
+    def held(value: str, action: str | None = None) -> list[float]:
+        if value == text:
+            assert gate.wait(30)
+        return inner_embed(value, action)
+
+    monkeypatch.setattr(embedder.inner, "embed", held)
+    memory = await asyncio.wait_for(_add(store, (question, answer)), 10)
+    assert memory.text == text
+    found = await store.search(question, limit=1)  # findable at once, by its question
+    assert found[0].id == memory.id and found[0].score == pytest.approx(1.0, abs=1e-3)
+    gate.set()
+    await store.settle()
+    # One new embedding in all: the whole turn's; the question's vector came from the search.
+    assert embedder.misses == misses + 1
+    # Its vector is now the whole turn's: the answer's words find it, and the question alone
+    # is no longer an exact match.
+    by_answer = await store.search("printer queue full, no print slots left", limit=1)
+    assert by_answer[0].id == memory.id
+    by_question = await store.search(question, limit=1)
+    assert by_question[0].id == memory.id and (by_question[0].score or 0) < 0.99
+
+
+async def test_a_turn_deleted_before_its_full_embedding_is_not_revived(
+    store: Mem0MemoryStore,
+) -> None:
+    question = "Is the CLOSE_BOOKS stream late tonight?"
+    await store.search(question, limit=1)
+    memory = await _add(store, (question, "CLOSE_BOOKS is 20 minutes late."))
+    await store.delete(memory.id)
+    await store.settle()
+    with pytest.raises(MemoryNotFound):
+        await store.get(memory.id)
+
+
+async def test_a_question_asked_elsewhere_is_embedded_for_its_own_text() -> None:
+    from resync_ext.memory.embedder import RecentEmbeddings
+
+    class Counting:
+        calls: list[str] = []
+
+        def embed(self, text: str, memory_action: str | None = None) -> list[float]:
+            self.calls.append(text)
+            return [float(len(text)), 1.0]
+
+    inner = Counting()
+    cache = RecentEmbeddings(inner, size=2)
+    assert not cache.has("a")
+    assert cache.embed("a") == [1.0, 1.0]
+    assert cache.has("a")
+    with cache.embedding_as("a long turn", "a"):
+        assert cache.embed("a long turn") == [1.0, 1.0]  # the alias, from the cache
+        # another thread does not see this thread's alias
+        other = await asyncio.to_thread(cache.embed, "a long turn")
+        assert other == [11.0, 1.0]
+    assert cache.embed("a long turn") == [11.0, 1.0]  # the alias ended with the block
+    cache.embed("b")
+    cache.embed("c")  # size 2: "a" is evicted, "b" and "c" kept
+    cache.embed("a")
+    assert inner.calls == ["a", "a long turn", "b", "c", "a"]
+    returned = cache.embed("c")
+    returned.append(9.0)  # a caller changing its list does not change the cache
+    assert cache.embed("c") == [1.0, 1.0]
