@@ -203,6 +203,30 @@ class ResyncApp(ExtensionApp):
     def _default_vector_engine(self) -> str:
         return _env("RESYNC_VECTOR_ENGINE", "edge")
 
+    embedder = Unicode(
+        config=True,
+        help="What runs the sentence embedder (all-MiniLM-L6-v2): 'onnx' (ONNX Runtime, the "
+        "default: ~2.5x faster per question, exported once into embedder_cache) or "
+        "'torch' (sentence-transformers on PyTorch). Both give the same vectors; 'onnx' falls "
+        "back to 'torch' when it cannot load (env RESYNC_EMBEDDER).",
+    )
+
+    @default("embedder")
+    def _default_embedder(self) -> str:
+        return _env("RESYNC_EMBEDDER", "onnx")
+
+    embedder_cache = Unicode(
+        config=True,
+        help="Directory for the embedder's exported ONNX graph (a cache: the file name carries "
+        "the weights' size and date; deleted, it is exported again); empty for "
+        "$XDG_CACHE_HOME/resync/embedder, i.e. ~/.cache/resync/embedder (env "
+        "RESYNC_EMBEDDER_CACHE).",
+    )
+
+    @default("embedder_cache")
+    def _default_embedder_cache(self) -> str:
+        return _env("RESYNC_EMBEDDER_CACHE")
+
     open_memory = Bool(
         True,
         config=True,

@@ -62,6 +62,8 @@ def validate_settings(app: Any) -> None:
     _check_cron("report_cron", app.report_cron)
     if app.vector_engine not in {"edge", "local"}:
         raise ConfigError("vector_engine", app.vector_engine, "must be 'edge' or 'local'")
+    if app.embedder not in {"onnx", "torch"}:
+        raise ConfigError("embedder", app.embedder, "must be 'onnx' or 'torch'")
     if app.lm_model != "local" and "/" not in app.lm_model:
         raise ConfigError(
             "lm_model", app.lm_model, "must be 'local' or a provider id like 'openai/gpt-4o-mini'"

@@ -298,6 +298,8 @@ class Services:
                 qdrant_url=app.qdrant_url or None,
                 qdrant_api_key=app.qdrant_api_key or None,
                 engine=app.vector_engine,
+                embedder=app.embedder,
+                embedder_cache=Path(app.embedder_cache) if app.embedder_cache else None,
                 log=self.log,
             )
             await store.open()

@@ -54,6 +54,7 @@ def test_every_setting_has_help() -> None:
         ("report_cron", "every morning", "report_cron"),
         ("audit_reject_confidence", 1.5, "audit_reject_confidence"),
         ("vector_engine", "faiss", "vector_engine"),
+        ("embedder", "tensorflow", "embedder"),
         ("lm_model", "gpt4", "lm_model"),
     ],
 )

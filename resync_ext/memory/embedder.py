@@ -70,8 +70,25 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def mem0_embedder_config(path: Path) -> dict[str, Any]:
-    """Return Mem0's embedder section: the huggingface provider over the local model, 384-d."""
+def mem0_embedder_config(
+    path: Path, *, onnx_graph: Path | None = None, threads: int = 1
+) -> dict[str, Any]:
+    """Return Mem0's embedder section over the local model, 384-d.
+
+    With ``onnx_graph`` it is the workbench's ONNX Runtime embedder; without, Mem0's huggingface
+    provider (sentence-transformers on PyTorch).
+    """
+    if onnx_graph is not None:
+        from resync_ext.memory import onnx_embedder
+
+        return {
+            "provider": onnx_embedder.PROVIDER,
+            "config": {
+                "model": str(path),
+                "embedding_dims": EMBEDDING_DIMS,
+                "model_kwargs": {"graph": str(onnx_graph), "threads": threads},
+            },
+        }
     return {
         "provider": "huggingface",
         "config": {

@@ -53,8 +53,13 @@ def _no_spacy_download() -> None:
 
 def register_providers() -> None:
     """Make Mem0's factories know the workbench's vector stores and LLM adapter."""
-    from mem0.utils.factory import LlmFactory, VectorStoreFactory
+    from mem0.utils.factory import EmbedderFactory, LlmFactory, VectorStoreFactory
 
+    from resync_ext.memory import onnx_embedder
+
+    EmbedderFactory.provider_to_class[onnx_embedder.PROVIDER] = (
+        "resync_ext.memory.onnx_embedder.OnnxEmbedding"
+    )
     VectorStoreFactory.provider_to_class[EDGE_PROVIDER] = (
         "resync_ext.memory.edge_vector_store.EdgeVectorStore"
     )
@@ -102,8 +107,13 @@ def build_memory(
     model_path: Path,
     history_db: Path,
     lm: Any,
+    onnx_graph: Path | None = None,
+    threads: int = 1,
 ) -> Any:
-    """Construct Mem0's ``Memory`` (loads the embedder and opens the vector store)."""
+    """Construct Mem0's ``Memory`` (loads the embedder and opens the vector store).
+
+    The embedder runs on ONNX Runtime when ``onnx_graph`` is given, else on PyTorch.
+    """
     from mem0 import Memory
     from mem0.configs.base import MemoryConfig
     from mem0.embeddings.configs import EmbedderConfig
@@ -111,11 +121,14 @@ def build_memory(
     from mem0.vector_stores.configs import VectorStoreConfig
 
     register_providers()
-    embedder.quiet_progress_bars()
-    config = MemoryConfig(
-        embedder=EmbedderConfig(**embedder.mem0_embedder_config(model_path)),
-        history_db_path=str(history_db),
-    )
+    section = embedder.mem0_embedder_config(model_path, onnx_graph=onnx_graph, threads=threads)
+    if onnx_graph is None:
+        embedder.quiet_progress_bars()
+        embedder.limit_threads(threads)
+        config = MemoryConfig(embedder=EmbedderConfig(**section), history_db_path=str(history_db))
+    else:  # Mem0's validator knows only its own providers (as for the vector store below)
+        config = MemoryConfig(history_db_path=str(history_db))
+        config.embedder = EmbedderConfig.model_construct(**section)
     # Assigned after validation, built with model_construct: Mem0's validators accept only their
     # built-in provider names (they would also re-run on instances passed to the constructor).
     config.vector_store = VectorStoreConfig.model_construct(

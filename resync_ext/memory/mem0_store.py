@@ -74,6 +74,8 @@ class Mem0MemoryStore:
         flush_interval_s: float = 5.0,
         index_threshold: int = 20_000,
         embed_threads: int = 1,
+        embedder_backend: str = "onnx",
+        embedder_cache: Path | None = None,
         collection: str = "memories",
         scope: str = "resync",
         log: logging.Logger | None = None,
@@ -88,6 +90,8 @@ class Mem0MemoryStore:
         self.flush_interval_s = flush_interval_s
         self.index_threshold = index_threshold
         self.embed_threads = embed_threads
+        self.embedder_backend = embedder_backend
+        self.embedder_cache = Path(embedder_cache) if embedder_cache else None
         self.collection = collection
         self.scope = scope  # Mem0 scopes every memory by a user, agent or run id: one for all
         self.log = log or logging.getLogger(__name__)
@@ -127,7 +131,7 @@ class Mem0MemoryStore:
         self.memory_dir.mkdir(parents=True, exist_ok=True)
         mem0_setup.prepare_env(self.memory_dir / "mem0", self.log)
         model = embedder.model_path(self.embedder_path)
-        embedder.limit_threads(self.embed_threads)
+        graph = self._onnx_graph(model) if self.embedder_backend == "onnx" else None
         provider, vcfg = mem0_setup.vector_section(
             engine=self.engine,
             memory_dir=self.memory_dir,
@@ -150,6 +154,8 @@ class Mem0MemoryStore:
                 model_path=model,
                 history_db=self.memory_dir / "history.db",
                 lm=self.lm,
+                onnx_graph=graph,
+                threads=self.embed_threads,
             )
         except RuntimeError as e:
             if "already accessed by another instance" in str(e):  # qdrant-client local mode
@@ -157,6 +163,22 @@ class Mem0MemoryStore:
             raise
         mem.embedding_model = RecentEmbeddings(mem.embedding_model)
         return mem
+
+    def _onnx_graph(self, model: Path) -> Path | None:
+        """Return the ONNX graph of the embedder, or None to run it on PyTorch instead."""
+        from resync_ext.memory import onnx_embedder
+
+        if not onnx_embedder.available():
+            self.log.warning("memory: onnxruntime is not installed; the embedder runs on PyTorch")
+            return None
+        try:
+            cache = self.embedder_cache or onnx_embedder.default_cache_dir()
+            return onnx_embedder.prepare(model, cache)
+        except Exception as e:  # the export needs torch.onnx and onnx; PyTorch still works
+            self.log.warning(
+                "memory: no ONNX embedder (%s: %s); using PyTorch", type(e).__name__, e
+            )
+            return None
 
     async def close(self) -> None:
         """Flush and release the engine and the history database; never raises."""
