@@ -68,6 +68,43 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
+# Something every pattern above needs somewhere in the text (a key word, an "@", a token's
+# prefix), lower case. Text holding none of these is returned as it is without running the
+# patterns (~0.2 ms per 100 characters; this check is ~100x cheaper). The list may catch more
+# than the patterns do, never less: tests/test_redact.py checks both paths agree.
+_NEEDS = (
+    "@",
+    "authorization",
+    "bearer",
+    "mysql",
+    "sk-",
+    "pk-",
+    "rk-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "akia",
+    "eyj",
+    "-----begin",
+    "pass",  # password, passwd, passphrase, sshpass
+    "pwd",
+    "secret",
+    "key",  # api_key, apikey, access-key, secret_key, private_key
+    "token",
+    "credential",
+    "session",
+)
+
+
+def _may_hold_secret(text: str) -> bool:
+    # casefold() turns the "K" sign and the long "s" into k and s, as the patterns' (?i) does;
+    # dotless i and the dot of a dotted capital I also match "i" there.
+    low = text.casefold().replace("\u0131", "i").replace("\u0307", "")
+    return any(word in low for word in _NEEDS)
+
+
 # Phrases that merely mention a credential (not a value) and must survive masking intact,
 # e.g. Oracle's "ORA-01017: invalid username/password; logon denied".
 _PROTECT = re.compile(r"(?i)invalid username/password|username/password")
@@ -77,6 +114,13 @@ def mask_secrets(text: str) -> str:
     """Return ``text`` with passwords, tokens, keys and credentials replaced by ``***``."""
     if not text:
         return text
+    if not _may_hold_secret(text):
+        return text.replace("\x00", "\ufffd")  # as the full path does
+    return _mask_all(text)
+
+
+def _mask_all(text: str) -> str:
+    """Run every pattern over ``text`` (``mask_secrets`` without its quick exit)."""
     protected: list[str] = []
 
     def _stash(m: re.Match[str]) -> str:
