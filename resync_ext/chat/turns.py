@@ -78,18 +78,16 @@ class TurnService:
         self.timings: deque[dict[str, Any]] = deque(maxlen=TIMINGS_KEPT)
 
     async def _context(
-        self, store: Any, question: str, agent_id: str, timing: dict[str, Any]
+        self, store: Any, question: str, agent_id: str, done: list[float]
     ) -> list[Any]:
-        """Look up similar past turns (run beside the agent's tools, timed on its own)."""
-        t0 = time.perf_counter()
+        """Look up similar past turns (beside the agent's tools); append when it finished."""
         try:
             return await self._similar(store, question, agent_id)
         except Exception as e:  # the answer does not need past turns: go on without them
             self.log.warning("chat: no past turns for context (%s: %s)", type(e).__name__, e)
             return []
         finally:
-            timing["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-            timing["_context_ready"] = time.perf_counter()
+            done.append(time.perf_counter())
 
     async def _similar(self, store: Any, question: str, agent_id: str) -> list[Any]:
         if store is None:
@@ -127,7 +125,8 @@ class TurnService:
         breaker_open = getattr(self.tws, "breaker_state", "closed") == "open"
         # Past turns are looked up while the agent's tools read TWS; the agent awaits them only
         # when it writes its prompt (see run_agent_streaming).
-        retrieval = asyncio.ensure_future(self._context(store, masked, agent_id, timing))
+        found_at: list[float] = []
+        retrieval = asyncio.ensure_future(self._context(store, masked, agent_id, found_at))
         if breaker_open:
             await send(
                 {
@@ -179,12 +178,12 @@ class TurnService:
             agent.cancel()
             if not retrieval.done():
                 retrieval.cancel()
-        context = await retrieval
         timing["agent_ms"] = round((time.perf_counter() - t_agent) * 1000, 2)
+        context = await retrieval
+        timing["retrieval_ms"] = round((found_at[0] - t0) * 1000, 2)
         tool_ms = sum(t["ms"] for t in timing["tools"])
         # Past turns found after the tools finished kept the agent waiting: that is not LM time.
-        ready_ms = (timing.pop("_context_ready") - t_agent) * 1000
-        waited = max(ready_ms - tool_ms, 0.0)
+        waited = max((found_at[0] - t_agent) * 1000 - tool_ms, 0.0)
         timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms - waited, 0.0), 2)
 
         evidence = mask_obj(result.evidence)

@@ -89,7 +89,7 @@ async def test_past_turns_are_looked_up_while_the_tools_run(registry: Any, tools
     prompt = lm.history[-1]["messages"][-1]["content"]
     assert "The DB password had expired" in prompt  # the awaited context reached the LM
     timing = final["timing"]
-    assert timing["retrieval_ms"] > 0 and "_context_ready" not in timing
+    assert timing["retrieval_ms"] > 0
     assert timing["lm_ms"] <= timing["agent_ms"]
 
 
