@@ -255,6 +255,18 @@ class ResyncApp(ExtensionApp):
     def _default_report_cron(self) -> str:
         return _env("RESYNC_REPORT_CRON", "0 6 * * *")
 
+    server_ca_bundle = Unicode(
+        config=True,
+        help="PEM file of the CA that signed this Jupyter server's TLS certificate, for the "
+        "report kernels that call the server back over https: they get it in their environment "
+        "and verify the server with it (env RESYNC_SERVER_CA_BUNDLE; default ServerApp.certfile, "
+        "which suits a self-signed certificate; unused when the server has no certfile).",
+    )
+
+    @default("server_ca_bundle")
+    def _default_server_ca_bundle(self) -> str:
+        return _env("RESYNC_SERVER_CA_BUNDLE")
+
     audit_reject_confidence = Float(
         0.9,
         config=True,

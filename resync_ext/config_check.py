@@ -51,6 +51,8 @@ def validate_settings(app: Any) -> None:
     _check_url("qdrant_url", app.qdrant_url, required=False)
     if app.tws_ca_bundle and not os.path.isfile(app.tws_ca_bundle):
         raise ConfigError("tws_ca_bundle", app.tws_ca_bundle, "is not a readable file")
+    if app.server_ca_bundle and not os.path.isfile(app.server_ca_bundle):
+        raise ConfigError("server_ca_bundle", app.server_ca_bundle, "is not a readable file")
     _check_range("tws_timeout", app.tws_timeout, 0.1, 600)
     _check_range("tws_breaker_failures", app.tws_breaker_failures, 1, 100)
     _check_range("tws_breaker_reset_s", app.tws_breaker_reset_s, 0.1, 3600)

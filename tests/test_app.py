@@ -34,11 +34,13 @@ def test_settings_default_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("RESYNC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RESYNC_TWS_VERIFY", "false")
     monkeypatch.setenv("RESYNC_AUDIT_INTERVAL_MIN", "5")
+    monkeypatch.setenv("RESYNC_SERVER_CA_BUNDLE", "/etc/pki/jupyter-ca.pem")
     app = ResyncApp()
     assert app.tws_url == "https://mdm.example.com:31116"
     assert app.data_dir == str(tmp_path)
     assert app.tws_verify is False
     assert app.audit_interval_min == 5.0
+    assert app.server_ca_bundle == "/etc/pki/jupyter-ca.pem"
     assert app.lm_model == "local"
 
 
@@ -56,6 +58,7 @@ def test_every_setting_has_help() -> None:
         ("vector_engine", "faiss", "vector_engine"),
         ("embedder", "tensorflow", "embedder"),
         ("lm_model", "gpt4", "lm_model"),
+        ("server_ca_bundle", "/nonexistent/jupyter-ca.pem", "server_ca_bundle"),
     ],
 )
 def test_bad_setting_is_one_clear_line(

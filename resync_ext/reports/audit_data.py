@@ -1,7 +1,8 @@
 """What the audit report reads and computes, kept out of the notebook so it can be tested.
 
 The report's kernel reaches the server only through its REST API (``ServerAPI``, with the URL and
-token the report runner puts in ``RESYNC_URL``/``RESYNC_TOKEN``) and TWS through the read-only
+token the report runner puts in ``RESYNC_URL``/``RESYNC_TOKEN``, and a server with TLS verified
+against ``RESYNC_SERVER_CA_BUNDLE`` when it is set) and TWS through the read-only
 client; it never opens the memory store itself. The functions below turn those answers into rows
 for pandas, and compare this report's figures with the previous report's.
 """
@@ -16,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from resync_ext.widgets.client import server_verify, tls_context
+from resync_ext.widgets.errors import ResyncClientError
 
 from .errors import ReportDataError, ServiceDown
 from .signatures import signatures
@@ -44,6 +48,7 @@ class ServerAPI:
         token: str = "",
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        verify: bool | str | None = None,
     ) -> None:
         url = url or os.environ.get("RESYNC_URL", "")
         token = token or os.environ.get("RESYNC_TOKEN", "")
@@ -53,12 +58,18 @@ class ServerAPI:
             )
         self.url = url.rstrip("/") + "/"
         headers = {"Authorization": f"token {token}"} if token else {}
+        try:
+            # None: RESYNC_SERVER_CA_BUNDLE if set, else the system CAs; never off by default.
+            tls = tls_context(server_verify(verify))
+        except ResyncClientError as e:
+            raise ReportDataError(e.message) from e
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
             timeout=timeout,
             trust_env=False,
             transport=transport,
+            verify=tls,
         )
 
     def get(self, path: str, **params: Any) -> Any:

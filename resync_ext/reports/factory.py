@@ -31,6 +31,16 @@ def server_connection(serverapp: Any) -> tuple[str, str]:
     return f"{scheme}://{host}:{serverapp.port}{base_url}", serverapp.identity_provider.token
 
 
+def server_ca_bundle(app: Any) -> str:
+    """Return the PEM file a report kernel verifies this server's TLS with; empty without TLS."""
+    # server_ca_bundle (a private CA) if set, else the server's own certificate, which is its own
+    # CA when self-signed. An absolute path: the report runs in another folder.
+    certfile = str(getattr(getattr(app, "serverapp", None), "certfile", "") or "")
+    if not certfile:
+        return ""
+    return str(Path(app.server_ca_bundle or certfile).expanduser().resolve())
+
+
 def notebooks_dir(root_dir: str | None) -> Path:
     """Return the folder of report templates: ``notebooks/`` under the server's root, or ours."""
     if root_dir:
@@ -54,6 +64,7 @@ def build_report_runner(
         data_dir,
         notebooks_dir(getattr(serverapp, "root_dir", None)),
         connection=lambda: server_connection(app.serverapp),
+        server_ca_bundle=server_ca_bundle(app),
         tws={
             "url": app.tws_url,
             "user": app.tws_user,

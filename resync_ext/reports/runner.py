@@ -4,8 +4,9 @@
 loop that only waits on a child process (``python -m resync_ext.reports.execute``), so the loop
 never blocks on the kernel, papermill or nbconvert. Runs go one at a time (two CPU cores are
 shared with everything else); later ones wait as ``queued``. The report calls the server back
-with the URL and token given by ``connection`` and reads TWS with ``tws``: both reach the kernel
-through its environment, never through the saved notebook.
+with the URL and token given by ``connection`` (verifying a TLS server against
+``server_ca_bundle``) and reads TWS with ``tws``: all reach the kernel through its environment,
+never through the saved notebook or the command line.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class ReportRunner:
         *,
         connection: Callable[[], tuple[str, str]],
         tws: dict[str, Any],
+        server_ca_bundle: str = "",
         keep: int = 30,
         timeout_s: float = 900.0,
         default_notebook: str = "audit_report",
@@ -92,6 +94,7 @@ class ReportRunner:
         self.notebooks_dir = Path(notebooks_dir).resolve()
         self.connection = connection
         self.tws = dict(tws)
+        self.server_ca_bundle = server_ca_bundle
         self.keep = keep
         self.timeout_s = timeout_s
         self.default_notebook = default_notebook
@@ -274,6 +277,8 @@ class ReportRunner:
         server_url, token = self.connection()
         env = dict(os.environ)
         env.update({"RESYNC_URL": server_url, "RESYNC_TOKEN": token or ""})
+        # The kernel verifies an https server against this file (its system CAs when empty).
+        env["RESYNC_SERVER_CA_BUNDLE"] = self.server_ca_bundle
         tws = self.tws
         for key, var in (
             ("url", "RESYNC_TWS_URL"),

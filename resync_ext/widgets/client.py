@@ -9,11 +9,16 @@ server that owns them, with the server's token::
         await conn.ask("t1", "Why did PAYROLL_EXTRACT fail?")
         async for frame in conn.turn_frames("t1"):
             ...
+
+A server with TLS is verified against the system CAs, or against the PEM file named by
+``RESYNC_SERVER_CA_BUNDLE`` (its self-signed certificate, or a private CA): the report runner
+sets it for its kernels. Verification is never turned off by the environment.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,9 +26,40 @@ from urllib.parse import quote
 import httpx
 
 from resync_ext.widgets.chat_socket import ChatConnection
-from resync_ext.widgets.errors import ApiError, ServerNotFound, ServerUnreachable
+from resync_ext.widgets.errors import (
+    ApiError,
+    ResyncClientError,
+    ServerNotFound,
+    ServerUnreachable,
+)
 
 API = "resync/api"
+#: PEM file (a self-signed certificate or a private CA) to verify the server's TLS certificate.
+CA_ENV = "RESYNC_SERVER_CA_BUNDLE"
+#: Seconds to wait for an audit pass: it judges every new memory with the LM, one by one.
+AUDIT_TIMEOUT_S = 3600.0
+
+Verify = bool | str | None
+
+
+def server_verify(verify: Verify = None) -> bool | str:
+    """Return what verifies the server: ``verify``, else $RESYNC_SERVER_CA_BUNDLE, else True."""
+    if verify is None:
+        return os.environ.get(CA_ENV, "").strip() or True
+    return verify
+
+
+def tls_context(verify: bool | str) -> bool | ssl.SSLContext:
+    """Return httpx's ``verify`` for ``verify``: a CA file becomes an SSL context trusting it."""
+    if not isinstance(verify, str):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as e:
+        raise ResyncClientError(
+            f"cannot load the CA bundle {verify!r} to verify the Resync server ({e}); "
+            f"check {CA_ENV}"
+        ) from e
 
 
 def rank_servers(servers: list[dict[str, Any]], cwd: Path) -> list[dict[str, Any]]:
@@ -38,7 +74,7 @@ def rank_servers(servers: list[dict[str, Any]], cwd: Path) -> list[dict[str, Any
     return sorted(servers, key=depth_if_contains, reverse=True)
 
 
-def _probe(url: str, token: str, verify: bool | str) -> bool:
+def _probe(url: str, token: str, verify: bool | ssl.SSLContext) -> bool:
     """True when the server at ``url`` serves the Resync API with this token."""
     headers = {"Authorization": f"token {token}"} if token else {}
     try:
@@ -48,17 +84,18 @@ def _probe(url: str, token: str, verify: bool | str) -> bool:
     return resp.status_code == 200
 
 
-def discover(verify: bool | str = True) -> tuple[str, str]:
+def discover(verify: Verify = None) -> tuple[str, str]:
     """Return ``(url, token)`` of the Resync server: the environment first, then running servers."""
     url = os.environ.get("RESYNC_URL", "").strip()
     if url:
         return url, os.environ.get("RESYNC_TOKEN", "").strip()
     from jupyter_server.serverapp import list_running_servers
 
+    tls = tls_context(server_verify(verify))
     servers = rank_servers(list(list_running_servers()), Path.cwd().resolve())
     for info in servers:
         candidate, token = str(info.get("url") or ""), str(info.get("token") or "")
-        if candidate and _probe(_slash(candidate), token, verify):
+        if candidate and _probe(_slash(candidate), token, tls):
             return candidate, token
     raise ServerNotFound()
 
@@ -76,18 +113,20 @@ class ResyncClient:
         token: str | None = None,
         *,
         timeout: float = 30.0,
-        verify: bool | str = True,
+        verify: Verify = None,
     ) -> None:
+        # None: $RESYNC_SERVER_CA_BUNDLE if set, else the system CAs.
+        self.verify = server_verify(verify)
+        tls = tls_context(self.verify)
         if url is None:
-            url, found_token = discover(verify)
+            url, found_token = discover(self.verify)
             token = found_token if token is None else token
         self.url = _slash(url)
         self.token = token or ""
-        self.verify = verify
         self.timeout = timeout
         self.headers = {"Authorization": f"token {self.token}"} if self.token else {}
         self._http = httpx.Client(
-            base_url=self.url, headers=self.headers, timeout=timeout, verify=verify
+            base_url=self.url, headers=self.headers, timeout=timeout, verify=tls
         )
 
     def __repr__(self) -> str:
@@ -146,9 +185,10 @@ class ResyncClient:
         """Archive a fully decided batch."""
         self.request("DELETE", f"audit/flags/{quote(name, safe='')}")
 
-    def run_audit(self) -> dict[str, Any]:
-        """Run an audit pass now; return its counts."""
-        return dict(self.request("POST", "audit/run"))
+    def run_audit(self, timeout: float = AUDIT_TIMEOUT_S) -> dict[str, Any]:
+        """Run an audit pass now and wait for it (up to ``timeout`` s); return its counts."""
+        wait = httpx.Timeout(self.timeout, read=timeout)
+        return dict(self.request("POST", "audit/run", timeout=wait))
 
     def metrics(self) -> dict[str, Any]:
         """Audit counts by state, verdict and decision."""
@@ -185,6 +225,8 @@ class ResyncClient:
 
 
 def _api_error(resp: httpx.Response) -> ApiError:
+    if resp.status_code == 403:  # Jupyter's words for a bad token vary ("_xsrf missing", ...)
+        return ApiError(403, "the server refused the token", "forbidden")
     try:
         body = resp.json()
     except ValueError:

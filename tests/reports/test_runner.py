@@ -223,6 +223,43 @@ def test_the_kernel_calls_the_server_back_on_a_connectable_url(
     assert server_connection(_Server(ip, base_url, certfile=certfile)) == (url, "t0k")
 
 
+def test_a_tls_server_is_verified_with_its_certificate_or_the_configured_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from resync_ext.reports.factory import server_ca_bundle
+
+    monkeypatch.chdir(tmp_path)
+    plain = SimpleNamespace(serverapp=_Server(""), server_ca_bundle="/etc/pki/ca.pem")
+    assert server_ca_bundle(plain) == "", "plain HTTP: nothing to verify"
+    # A relative certfile is made absolute: the report runs in its own folder.
+    self_signed = SimpleNamespace(serverapp=_Server("", certfile="cert.pem"), server_ca_bundle="")
+    assert server_ca_bundle(self_signed) == str(tmp_path / "cert.pem")
+    private_ca = SimpleNamespace(
+        serverapp=_Server("", certfile="cert.pem"), server_ca_bundle="/etc/pki/ca.pem"
+    )
+    assert server_ca_bundle(private_ca) == "/etc/pki/ca.pem"
+
+
+def test_the_server_ca_reaches_the_report_through_its_environment_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESYNC_SERVER_CA_BUNDLE", "/inherited/by/the/server.pem")
+    assert runner(tmp_path)._child_env()["RESYNC_SERVER_CA_BUNDLE"] == ""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    template(nbs, "empty")
+    r = runner(tmp_path, nbs, server_ca_bundle="/etc/pki/ca.pem")
+    assert r._child_env()["RESYNC_SERVER_CA_BUNDLE"] == "/etc/pki/ca.pem"
+    # Not in the spec the report process reads its parameters from.
+    stem, path = r.template("empty")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    spec = r._write_spec("empty-20261124T060000Z", stem, path, folder, {})
+    assert "ca.pem" not in spec.read_text() and "RESYNC_SERVER_CA_BUNDLE" not in spec.read_text()
+
+
 def test_a_unix_socket_server_is_refused_clearly() -> None:
     from resync_ext.reports.errors import ReportError
     from resync_ext.reports.factory import server_connection

@@ -4,7 +4,8 @@ The TWS simulator (demo scenario) and the loopback LM run in threads of the test
 server reaches them over loopback through the same ``ResyncApp`` settings a user sets. The LM is
 the only scripted part: troubleshooting prompts get ``ANSWER`` streamed word by word, judge
 prompts get ``VERDICT`` (or, with ``LoopbackLM.judge = "down"``, a dropped connection, which
-leaves memories ``new`` for one audit pass to file them all into one batch: ``seed_batch``).
+leaves memories ``new`` for one audit pass to file them all into one batch: ``seed_batch``;
+``judge_delay_s`` makes each verdict take that long, to watch a pass while it runs).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class LoopbackLM:
 
     judge: str = "suspicious"  # or "down": the judge's connection drops (not cached by DSPy)
     judge_calls: int = 0
+    judge_delay_s: float = 0.0
     slow_s: float = 5.0
 
     def __call__(self, body: dict[str, Any]) -> str:
@@ -57,6 +59,7 @@ class LoopbackLM:
             self.judge_calls += 1
             if self.judge == "down":
                 raise ConnectionAbortedError("the loopback judge is down")
+            time.sleep(self.judge_delay_s)
             return json.dumps(VERDICT)
         if "SLOW" in str(body["messages"][-1].get("content")):
             time.sleep(self.slow_s)
@@ -219,16 +222,16 @@ async def chat_turn(client: ResyncClient, agent_id: str, question: str) -> list[
             return [frame async for frame in conn.turn_frames("seed")]
 
 
-async def seed_batch(server: RunningServer, turns: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """Remember one turn per ``(agent, question)`` and flag them all into one review batch."""
-    client = server.client()
+async def remember_unaudited(server: RunningServer, turns: list[tuple[str, str]]) -> list[str]:
+    """Remember one turn per ``(agent, question)``, left ``new``: their background audits fail."""
     server.lm.judge = "down"
     try:
-        ids = []
-        for agent_id, question in turns:
-            final = (await chat_turn(client, agent_id, question))[-1]
-            assert final["type"] == "final" and final["memory_id"], final
-            ids.append(final["memory_id"])
+        with server.client() as client:
+            ids = []
+            for agent_id, question in turns:
+                final = (await chat_turn(client, agent_id, question))[-1]
+                assert final["type"] == "final" and final["memory_id"], final
+                ids.append(final["memory_id"])
         # The background audits (2 s after the turns) fail and leave the memories new; wait
         # until the judge has been quiet for 2 s, so none is still claimed by them.
         calls, quiet_since = server.lm.judge_calls, time.monotonic()
@@ -239,8 +242,14 @@ async def seed_batch(server: RunningServer, turns: list[tuple[str, str]]) -> tup
                     calls, quiet_since = server.lm.judge_calls, time.monotonic()
     finally:
         server.lm.judge = "suspicious"
-    summary = await asyncio.to_thread(client.run_audit)
-    batch = await asyncio.to_thread(client.batch, summary["batch"])
-    client.close()
+    return ids
+
+
+async def seed_batch(server: RunningServer, turns: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """Remember one turn per ``(agent, question)`` and flag them all into one review batch."""
+    ids = await remember_unaudited(server, turns)
+    with server.client() as client:
+        summary = await asyncio.to_thread(client.run_audit)
+        batch = await asyncio.to_thread(client.batch, summary["batch"])
     assert set(ids) <= {i["memory_id"] for i in batch["items"]}, (summary, ids)
     return str(summary["batch"]), ids

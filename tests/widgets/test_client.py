@@ -78,7 +78,7 @@ def test_http_errors_carry_the_servers_message(server: RunningServer) -> None:
         assert exc.value.status == 400 and "action" in exc.value.detail
     with ResyncClient(server.url, "wrong-token") as intruder, pytest.raises(ApiError) as exc:
         intruder.agents()
-    assert exc.value.status == 403
+    assert exc.value.status == 403 and exc.value.detail == "the server refused the token"
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""ReviewPanel against a real server: decisions go to the REST API and the panel shows its state."""
+"""ReviewPanel against a real server: decisions go to the REST API and the panel shows its state;
+Run audit now runs a pass in the background and shows what it filed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from typing import Any
 
 import pytest
 
+from resync_ext.widgets.client import ResyncClient
 from resync_ext.widgets.review_panel import ReviewPanel
-from tests.widgets.server import VERDICT, RunningServer, seed_batch
+from tests.widgets.server import (
+    VERDICT,
+    RunningServer,
+    free_port,
+    remember_unaudited,
+    seed_batch,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +43,18 @@ def panel(server: RunningServer) -> Iterator[ReviewPanel]:
 
 def card_for(panel: ReviewPanel, memory_id: str) -> Any:
     return next(c for c in panel.cards if c.memory_id == memory_id)
+
+
+async def until(check: Any, timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+def audit_passes(server: RunningServer) -> int:
+    """How many audit passes the server has recorded."""
+    path = server.data_dir / "audit" / "passes.jsonl"
+    return len(path.read_text().splitlines()) if path.is_file() else 0
 
 
 def server_item(server: RunningServer, batch: str, memory_id: str) -> dict[str, Any]:
@@ -119,3 +139,99 @@ def test_a_stale_panel_shows_the_servers_answer_not_its_own_copy(
     finally:
         mine.close()
         theirs.close()
+
+
+@pytest.mark.asyncio
+async def test_run_audit_now_flags_new_memories_in_the_background_and_shows_them(
+    server: RunningServer,
+) -> None:
+    question = "Why is SALES_STAGE still waiting after the disk was cleaned?"
+    [memory_id] = await remember_unaudited(server, [("tws-troubleshooter", question)])
+    panel = ReviewPanel(server.client())
+    try:
+        assert memory_id not in {c.memory_id for c in panel.cards}
+        assert not panel.audit_button.disabled and panel.audit_status.value == ""
+        passes, judged = audit_passes(server), server.lm.judge_calls
+        server.lm.judge_delay_s = 2.0  # each verdict takes 2 s: the pass is watched as it runs
+        try:
+            panel.audit_button.click()
+            task = panel.audit_task
+            assert task is not None
+            # The click returned at once: this loop (the kernel's) runs while the server judges.
+            await until(lambda: server.lm.judge_calls > judged, timeout=30)
+            assert not task.done()
+            assert panel.audit_button.disabled and "Auditing" in panel.audit_status.value
+            panel.audit_button.click()  # a second click while it runs does nothing
+            assert panel.audit_task is task
+            await asyncio.wait_for(task, 90)
+        finally:
+            server.lm.judge_delay_s = 0.0
+
+        assert audit_passes(server) == passes + 1, "two clicks, one pass"
+        summary = panel.last_audit
+        assert summary is not None and summary["flagged"] >= 1 and summary["batch"]
+        assert not panel.audit_button.disabled
+        status = panel.audit_status.value
+        assert (
+            f"Audited {summary['audited']}: {summary['ok']} ok, {summary['flagged']} flagged, "
+            f"{summary['rejected']} rejected in {summary['seconds']:.1f} s." in status
+        )
+        assert summary["seconds"] >= 2.0 and f"Flagged items are in {summary['batch']}" in status
+        # The queue was re-read: the batch of the pass is shown, with the new memory's card.
+        assert panel.batch_picker.value == summary["batch"]
+        card = card_for(panel, memory_id)
+        assert question in card.body.value and "suspicious" in card.body.value
+        assert not card.approve_button.disabled
+    finally:
+        panel.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("url", "token", "shown"),
+    [
+        (None, "not-the-token", "the server refused the token"),  # HTTP 403
+        ("http://127.0.0.1:{port}/", "t0k", "did not answer"),  # nothing listens there
+    ],
+    ids=["refused", "unreachable"],
+)
+async def test_run_audit_now_shows_an_error_and_can_be_tried_again(
+    server: RunningServer, url: str | None, token: str, shown: str
+) -> None:
+    client = ResyncClient(server.url if url is None else url.format(port=free_port()), token)
+    panel = ReviewPanel(client)
+    try:
+        passes = audit_passes(server)
+        panel.audit_button.click()
+        first = panel.audit_task
+        assert first is not None and panel.audit_button.disabled
+        await asyncio.wait_for(first, 30)
+        status = panel.audit_status.value
+        assert shown in status and "resync-error" in status and "Audited" not in status
+        assert not panel.audit_button.disabled and panel.last_audit is None
+        panel.audit_button.click()  # enabled again: a new attempt starts
+        assert panel.audit_task is not first and panel.audit_task is not None
+        await asyncio.wait_for(panel.audit_task, 30)
+        assert audit_passes(server) == passes
+    finally:
+        panel.close()
+
+
+async def test_run_audit_now_shows_the_503_of_a_server_without_its_memory_store(
+    jp_serverapp: Any, jp_http_port: int, http_server: Any
+) -> None:
+    # pytest-jupyter's in-process server (open_memory off: no audit service) answers on this
+    # test's loop, so the panel, whose first read is synchronous, is built in a thread.
+    url = f"http://127.0.0.1:{jp_http_port}{jp_serverapp.base_url}"
+    client = ResyncClient(url, jp_serverapp.identity_provider.token)
+    panel = await asyncio.to_thread(ReviewPanel, client)
+    try:
+        assert "No review batch is open" in panel.shown.value
+        panel.audit_button.click()
+        assert panel.audit_task is not None and panel.audit_button.disabled
+        await asyncio.wait_for(panel.audit_task, 30)
+        status = panel.audit_status.value
+        assert "the audit service is not available (HTTP 503" in status, status
+        assert not panel.audit_button.disabled and panel.last_audit is None
+    finally:
+        panel.close()
