@@ -117,13 +117,7 @@ class ReviewPanel(widgets.VBox):
         if keep is None:  # the first batch with work left, else the first
             keep = next((b["name"] for b in summaries if b["pending"]), None)
             keep = keep or (names[0] if names else None)
-        batch, error = None, None
-        if keep is not None:
-            try:
-                batch = self.client.batch(keep)
-            except ResyncClientError as e:
-                error = e.message
-        return summaries, keep, batch, error
+        return (summaries, keep, *self._fetch(keep))
 
     def _show_queue(self, queue: Queue) -> None:
         self.summaries, keep, batch, error = queue
@@ -135,14 +129,17 @@ class ReviewPanel(widgets.VBox):
             self._quiet = False
         self._show_batch(batch, error)
 
+    def _fetch(self, name: str | None) -> tuple[dict[str, Any] | None, str | None]:
+        """Read batch ``name``: ``(batch, None)`` or ``(None, error)``; ``(None, None)`` if none."""
+        if name is None:
+            return None, None
+        try:
+            return self.client.batch(name), None
+        except ResyncClientError as e:
+            return None, e.message
+
     def _load(self, name: str | None) -> None:
-        batch, error = None, None
-        if name is not None:
-            try:
-                batch = self.client.batch(name)
-            except ResyncClientError as e:
-                error = e.message
-        self._show_batch(batch, error)
+        self._show_batch(*self._fetch(name))
 
     def _show_batch(self, batch: dict[str, Any] | None, error: str | None) -> None:
         self.batch = batch
