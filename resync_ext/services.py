@@ -26,7 +26,6 @@ MAX_DEMO_SOURCES = 1000  # newest approved turns read when rebuilding an agent's
 CONFIG_WATCH_S = 2.0
 
 
-
 def _settle_heap() -> None:
     """Keep what start-up loaded (DSPy, Mem0, the engines: a million objects) out of full GCs.
 
@@ -37,6 +36,7 @@ def _settle_heap() -> None:
     still freed by reference counting, no longer walked.
     """
     gc.freeze()
+
 
 class Services:
     """Build, start, stop and health-check Resync's services."""
