@@ -256,6 +256,8 @@ async def test_a_turn_deleted_before_its_full_embedding_is_not_revived(
     await store.settle()
     with pytest.raises(MemoryNotFound):
         await store.get(memory.id)
+    # not even a bare point (a vector with no payload) in the engine
+    assert await store._run(store._mem.vector_store.get, memory.id) is None
 
 
 async def test_a_question_asked_elsewhere_is_embedded_for_its_own_text() -> None:
