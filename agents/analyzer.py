@@ -14,14 +14,7 @@ import dspy
 
 from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.health import PlanHealth
-from resync_ext.agents.toolbox import (
-    OnTool,
-    PastTurns,
-    ToolFn,
-    ToolRecorder,
-    current_recorder,
-    past_turns,
-)
+from resync_ext.agents.toolbox import OnTool, ToolFn, ToolRecorder, current_recorder
 from resync_ext.agents.tooling import learn_demos
 
 
@@ -42,9 +35,6 @@ class SummariseHealth(dspy.Signature):
 class Analyzer(dspy.Module):
     """Report plan health from evidence gathered with the TWS tools."""
 
-    #: ``context`` may come as an awaitable: the past turns are looked up while the tools run.
-    awaits_context = True
-
     def __init__(
         self, tools: Mapping[str, ToolFn], max_iters: int = 8, mode: str = "evidence"
     ) -> None:
@@ -61,7 +51,7 @@ class Analyzer(dspy.Module):
         self.summarise.demos = learn_demos(examples)
 
     async def aforward(
-        self, question: str, context: PastTurns = (), on_tool: OnTool | None = None
+        self, question: str, context: Sequence[str] = (), on_tool: OnTool | None = None
     ) -> dspy.Prediction:
         rec = ToolRecorder(self.tools, on_tool)
         token = current_recorder.set(rec)
@@ -74,6 +64,6 @@ class Analyzer(dspy.Module):
             out = await self.summarise.acall(
                 evidence=evidence,
                 question=question,
-                past_cases=" | ".join(c[:200] for c in (await past_turns(context))[:2]),
+                past_cases=" | ".join(c[:200] for c in list(context)[:2]),
             )
         return dspy.Prediction(answer=out.answer, evidence=rec.evidence, evidence_text=evidence)

@@ -15,14 +15,7 @@ import dspy
 
 from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.investigate import Investigation
-from resync_ext.agents.toolbox import (
-    OnTool,
-    PastTurns,
-    ToolFn,
-    ToolRecorder,
-    current_recorder,
-    past_turns,
-)
+from resync_ext.agents.toolbox import OnTool, ToolFn, ToolRecorder, current_recorder
 from resync_ext.agents.tooling import learn_demos, react_tools
 
 
@@ -57,9 +50,6 @@ class AskWithTools(dspy.Signature):
 class Troubleshooter(dspy.Module):
     """Explain a job's failure or stall from evidence gathered with the TWS tools."""
 
-    #: ``context`` may come as an awaitable: the past turns are looked up while the tools run.
-    awaits_context = True
-
     def __init__(
         self, tools: Mapping[str, ToolFn], max_iters: int = 8, mode: str = "evidence"
     ) -> None:
@@ -87,14 +77,13 @@ class Troubleshooter(dspy.Module):
         self.explain.demos = learn_demos(examples)
 
     async def aforward(
-        self, question: str, context: PastTurns = (), on_tool: OnTool | None = None
+        self, question: str, context: Sequence[str] = (), on_tool: OnTool | None = None
     ) -> dspy.Prediction:
         rec = ToolRecorder(self.tools, on_tool)
         token = current_recorder.set(rec)
         try:
             if self.mode == "react":
-                past = await past_turns(context)
-                out = await self.react.acall(question=question, context=past)
+                out = await self.react.acall(question=question, context=list(context))
                 return dspy.Prediction(answer=out.answer, evidence=rec.evidence)
             facts = await Investigation(rec).run(question)
         finally:
@@ -104,6 +93,6 @@ class Troubleshooter(dspy.Module):
             out = await self.explain.acall(
                 evidence=evidence,
                 question=question,
-                past_cases=" | ".join(c[:200] for c in (await past_turns(context))[:2]),
+                past_cases=" | ".join(c[:200] for c in list(context)[:2]),
             )
         return dspy.Prediction(answer=out.answer, evidence=rec.evidence, evidence_text=evidence)

@@ -17,13 +17,11 @@ Cancelling the task that awaits this stops the LM at its next token (the local e
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from resync_ext.agents.toolbox import PastTurns, past_turns
 from resync_ext.redact import mask_secrets
 
 OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
@@ -85,39 +83,15 @@ def _chunk_text(chunk: Any) -> str:
         return ""
 
 
-async def _masked(context: PastTurns) -> list[str]:
-    return [mask_secrets(c) for c in await past_turns(context)]
-
-
 async def run_agent_streaming(
     agent: Any,
     lm: Any,
     *,
     question: str,
-    context: PastTurns = (),
+    context: Sequence[str] = (),
     on_event: OnEvent | None = None,
 ) -> AgentResult:
-    """Ask ``agent`` on ``lm``; stream tool events and answer tokens to ``on_event``.
-
-    ``context`` may be an awaitable (past turns still being looked up): a program whose class
-    says ``awaits_context = True`` gets it as one and awaits it when it needs it, typically after
-    its tools ran; any other program gets the list, awaited before it starts.
-    """
-    masked = asyncio.ensure_future(_masked(context))
-    try:
-        if not getattr(agent, "awaits_context", False):
-            await masked
-        return await _run(agent, lm, mask_secrets(question), masked, on_event)
-    finally:
-        if not masked.done():
-            masked.cancel()
-        elif not masked.cancelled():
-            masked.exception()  # retrieved: a failure shows through the program, not as a warning
-
-
-async def _run(
-    agent: Any, lm: Any, question: str, context: asyncio.Future[list[str]], on_event: Any
-) -> AgentResult:
+    """Ask ``agent`` on ``lm``; stream tool events and answer tokens to ``on_event``."""
     import dspy
     from dspy.streaming import StatusMessage, StreamResponse
 
@@ -151,8 +125,8 @@ async def _run(
     prediction: Any = None
     with dspy.context(lm=lm):
         async for item in streaming(
-            question=question,
-            context=context if getattr(agent, "awaits_context", False) else context.result(),
+            question=mask_secrets(question),
+            context=[mask_secrets(c) for c in context],
             on_tool=on_tool,
         ):
             if isinstance(item, dspy.Prediction):

@@ -8,29 +8,19 @@ program instance can serve several turns at once (each asyncio task has its own 
 from __future__ import annotations
 
 import contextvars
-import inspect
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from resync_ext.redact import mask_obj, mask_secrets
 
 ToolFn = Callable[..., Awaitable[Any]]
 OnTool = Callable[[dict[str, Any]], Awaitable[None]]
-#: Similar past turns, or (for programs with ``awaits_context = True``) an awaitable of them.
-PastTurns = Sequence[str] | Awaitable[Sequence[str]]
 SUMMARY_MAX = 300
 _ids = itertools.count(1)
 _log = logging.getLogger(__name__)
-
-
-async def past_turns(context: PastTurns) -> list[str]:
-    """Return the similar past turns, waiting for them if they are still being looked up."""
-    if inspect.isawaitable(context):
-        context = await context
-    return list(context)
 
 
 def is_error(result: Any) -> bool:

@@ -77,22 +77,15 @@ class TurnService:
         self.log = log or logging.getLogger(__name__)
         self.timings: deque[dict[str, Any]] = deque(maxlen=TIMINGS_KEPT)
 
-    async def _context(
-        self, store: Any, question: str, agent_id: str, done: list[float]
-    ) -> list[Any]:
-        """Look up similar past turns (beside the agent's tools); append when it finished."""
-        try:
-            return await self._similar(store, question, agent_id)
-        except Exception as e:  # the answer does not need past turns: go on without them
-            self.log.warning("chat: no past turns for context (%s: %s)", type(e).__name__, e)
-            return []
-        finally:
-            done.append(time.perf_counter())
-
-    async def _similar(self, store: Any, question: str, agent_id: str) -> list[Any]:
+    async def _context(self, store: Any, question: str, agent_id: str) -> list[Any]:
+        """Look up similar past turns; none when the store cannot answer (the LM can)."""
         if store is None:
             return []
-        found = await store.search(question, agent_id=agent_id, limit=CONTEXT_MEMORIES)
+        try:
+            found = await store.search(question, agent_id=agent_id, limit=CONTEXT_MEMORIES)
+        except Exception as e:
+            self.log.warning("chat: no past turns for context (%s: %s)", type(e).__name__, e)
+            return []
         # A remembered turn that carries instructions aimed at the assistant stays out of the
         # prompt: past questions are user text, and user text is data.
         found = [m for m in found if not any(classify(line) for line in m.text.splitlines())]
@@ -123,10 +116,8 @@ class TurnService:
         masked = mask_secrets(question)
         store = self.memory()
         breaker_open = getattr(self.tws, "breaker_state", "closed") == "open"
-        # Past turns are looked up while the agent's tools read TWS; the agent awaits them only
-        # when it writes its prompt (see run_agent_streaming).
-        found_at: list[float] = []
-        retrieval = asyncio.ensure_future(self._context(store, masked, agent_id, found_at))
+        context = await self._context(store, masked, agent_id)
+        timing["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         if breaker_open:
             await send(
                 {
@@ -157,10 +148,11 @@ class TurnService:
         tools = {name: _watch(fn, unavailable) for name, fn in self.tools().items()}
         program = self.registry.create(agent_id, tools)
         lm = self.registry.lm_for(agent_id)
+        context_text = [m.text for m in context]
         t_agent = time.perf_counter()
         agent = asyncio.ensure_future(
             run_agent_streaming(
-                program, lm, question=masked, context=_texts(retrieval), on_event=forward
+                program, lm, question=masked, context=context_text, on_event=forward
             )
         )
         try:
@@ -176,15 +168,9 @@ class TurnService:
             raise _lm_failure(e) from e
         finally:
             agent.cancel()
-            if not retrieval.done():
-                retrieval.cancel()
         timing["agent_ms"] = round((time.perf_counter() - t_agent) * 1000, 2)
-        context = await retrieval
-        timing["retrieval_ms"] = round((found_at[0] - t0) * 1000, 2)
         tool_ms = sum(t["ms"] for t in timing["tools"])
-        # Past turns found after the tools finished kept the agent waiting: that is not LM time.
-        waited = max((found_at[0] - t_agent) * 1000 - tool_ms, 0.0)
-        timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms - waited, 0.0), 2)
+        timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms, 0.0), 2)
 
         evidence = mask_obj(result.evidence)
         memory_id = None
@@ -249,12 +235,6 @@ class _Activity:
                 return False
             await asyncio.wait({task}, timeout=remaining)
         return True
-
-
-async def _texts(retrieval: asyncio.Future[list[Any]]) -> list[str]:
-    # Shielded: a program that finishes without asking for its context cancels this wait, and
-    # that must not cancel the lookup the turn itself still awaits.
-    return [m.text for m in await asyncio.shield(retrieval)]
 
 
 def _lm_failure(e: Exception) -> TurnFailed:

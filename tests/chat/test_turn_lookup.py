@@ -1,0 +1,76 @@
+"""A turn whose lookup of past turns fails still answers, without them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from dspy.utils.dummies import DummyLM
+
+from resync_ext.agents.adapter import compact_adapter
+from resync_ext.chat.turns import TurnService
+from resync_ext.memory.models import Memory, MemoryMetadata
+
+pytestmark = pytest.mark.asyncio
+
+ANSWER = "Cause: PAYROLL_EXTRACT failed with ORA-01017.\nNext steps:\n1. Check the credentials."
+
+
+def _memory(text: str, memory_id: str) -> Memory:
+    meta = MemoryMetadata(agent_id="tws-troubleshooter", question="q", answer="a")
+    return Memory(id=memory_id, text=text, created_at="2026-11-24T02:00:00+00:00", metadata=meta)
+
+
+class Store:
+    """The memory store at the turn's edge, whose search fails."""
+
+    def __init__(self) -> None:
+        self.added: list[dict[str, Any]] = []
+
+    async def search(self, question: str, **_: Any) -> list[Memory]:
+        raise OSError("the vector store went away")
+
+    async def add_turn(self, **turn: Any) -> Memory:
+        self.added.append(turn)
+        return _memory(turn["answer"], "5d0f6f9e-0f4c-4a57-8f5f-0d1b8e2c3a44")
+
+
+class Registry:
+    """The project's registry with a scripted LM."""
+
+    def __init__(self, real: Any, lm: Any) -> None:
+        self.real, self.lm = real, lm
+
+    def create(self, agent_id: str, tools: Any) -> Any:
+        return self.real.create(agent_id, tools)
+
+    def lm_for(self, agent_id: str) -> Any:
+        return self.lm
+
+
+def _service(registry: Any, tools: Any, store: Store, lm: Any) -> TurnService:
+    return TurnService(
+        registry=Registry(registry, lm),
+        tools=lambda: tools,
+        memory=lambda: store,
+        tws=None,
+        log=logging.getLogger("test.turns"),
+    )
+
+
+async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
+    registry: Any, tools: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store()
+    lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
+
+    async def send(frame: dict[str, Any]) -> None:
+        pass
+
+    service = _service(registry, tools, store, lm)
+    with caplog.at_level(logging.WARNING, logger="test.turns"):
+        final = await service.run("tws-troubleshooter", "t2", "Why did PAYROLL_EXTRACT fail?", send)
+    assert final["context"] == [] and final["content"] == ANSWER
+    assert final["memory_id"] == "5d0f6f9e-0f4c-4a57-8f5f-0d1b8e2c3a44"
+    assert "no past turns for context (OSError: the vector store went away)" in caplog.text
