@@ -8,6 +8,7 @@ the request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import time
@@ -82,6 +83,12 @@ def _next_offset(next_url: str | None, offset: int, got: int) -> int:
         if value and value[0].isdigit() and int(value[0]) > offset:
             return int(value[0])
     return offset + got
+
+
+@functools.cache
+def _page_of(model: type[BaseModel]) -> type[Page[Any]]:
+    """Return ``Page[model]``, parametrised once (pydantic's ``[]`` costs ~0.2 ms a call)."""
+    return Page[model]  # type: ignore[valid-type]
 
 
 class TWSClient:
@@ -319,7 +326,8 @@ class TWSClient:
         if len(items) > wanted:
             items, more = items[:wanted], True
         truncated = more or (total is not None and total > len(items))
-        return Page[model](items=items, total=total, truncated=truncated)  # type: ignore[valid-type]
+        # The items were validated as they were parsed: build the page without a second pass.
+        return _page_of(model).model_construct(items=items, total=total, truncated=truncated)
 
     # -- endpoints --------------------------------------------------------------------------
 
