@@ -298,7 +298,7 @@ class Services:
         # Never from DSPy's response cache: a garbage verdict must not be served again to the
         # retry or to the next pass (a shallow copy: the model itself is shared, not reloaded).
         lm = self.registry.lm_for(None).copy(cache=False)
-        judge = make_judge(self.registry.create_judge(), lm)
+        judge = make_judge(self.registry.create_judge(), lm, history=False)
         return await judge(question=question, answer=answer, evidence=evidence)
 
     async def _open_memory(self) -> None:

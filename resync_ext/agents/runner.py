@@ -90,8 +90,13 @@ async def run_agent_streaming(
     question: str,
     context: Sequence[str] = (),
     on_event: OnEvent | None = None,
+    history: bool = True,
 ) -> AgentResult:
-    """Ask ``agent`` on ``lm``; stream tool events and answer tokens to ``on_event``."""
+    """Ask ``agent`` on ``lm``; stream tool events and answer tokens to ``on_event``.
+
+    ``history=False`` keeps the call out of DSPy's LM histories (up to 10 000 prompts each, kept
+    in memory): a long-running server has no reader for them.
+    """
     import dspy
     from dspy.streaming import StatusMessage, StreamResponse
 
@@ -123,7 +128,7 @@ async def run_agent_streaming(
     raw_ids = set() if listeners else {id(p) for p in agent.answer_predictors()}
     streaming = dspy.streamify(agent, stream_listeners=listeners or None, is_async_program=True)
     prediction: Any = None
-    with dspy.context(lm=lm):
+    with dspy.context(lm=lm, disable_history=not history):
         async for item in streaming(
             question=mask_secrets(question),
             context=[mask_secrets(c) for c in context],
@@ -154,17 +159,20 @@ async def run_agent_streaming(
     )
 
 
-def make_judge(program: Any, lm: Any) -> Callable[..., Awaitable[dict[str, Any]]]:
+def make_judge(
+    program: Any, lm: Any, *, history: bool = True
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Return the auditor's judge callable: ``await judge(question=, answer=, evidence=)``.
 
     The result is ``{"verdict", "confidence", "reason"}``; an unparseable verdict raises
-    JudgeOutputError (a ValueError), which the auditor retries once.
+    JudgeOutputError (a ValueError), which the auditor retries once. ``history`` as for
+    ``run_agent_streaming``.
     """
     import dspy
 
     async def judge(*, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
         rows = [e if isinstance(e, dict) else dict(e) for e in evidence]
-        with dspy.context(lm=lm):
+        with dspy.context(lm=lm, disable_history=not history):
             out = await program.acall(
                 question=mask_secrets(question), answer=mask_secrets(answer), evidence=rows
             )

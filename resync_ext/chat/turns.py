@@ -152,7 +152,7 @@ class TurnService:
         t_agent = time.perf_counter()
         agent = asyncio.ensure_future(
             run_agent_streaming(
-                program, lm, question=masked, context=context_text, on_event=forward
+                program, lm, question=masked, context=context_text, on_event=forward, history=False
             )
         )
         try:

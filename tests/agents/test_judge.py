@@ -63,3 +63,15 @@ async def test_unparseable_output_raises_a_typed_error() -> None:
     judge = make_judge(load_judge()(), lm)
     with pytest.raises(JudgeOutputError):
         await judge(question="q", answer="a", evidence=EVIDENCE)
+
+
+@pytest.mark.asyncio
+async def test_the_servers_judge_keeps_no_lm_history() -> None:
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    lm = _lm(verdict="ok", confidence=0.8, reason="r")
+    before = len(GLOBAL_HISTORY)
+    judge = make_judge(load_judge()(), lm, history=False)
+    assert (await judge(question="q", answer="a", evidence=[]))["verdict"] == "ok"
+    # A long-running server has no reader for DSPy's histories: nothing piles up there.
+    assert lm.history == [] and len(GLOBAL_HISTORY) == before

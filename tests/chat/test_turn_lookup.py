@@ -74,3 +74,20 @@ async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
     assert final["context"] == [] and final["content"] == ANSWER
     assert final["memory_id"] == "5d0f6f9e-0f4c-4a57-8f5f-0d1b8e2c3a44"
     assert "no past turns for context (OSError: the vector store went away)" in caplog.text
+
+
+async def test_a_turn_leaves_nothing_in_dspys_lm_histories(registry: Any, tools: Any) -> None:
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
+
+    async def send(frame: dict[str, Any]) -> None:
+        pass
+
+    before = len(GLOBAL_HISTORY)
+    final = await _service(registry, tools, Store(), lm).run(
+        "tws-troubleshooter", "t3", "Why?", send
+    )
+    # Up to 10 000 prompts per history would pile up in a long-running server otherwise.
+    assert final["content"] == ANSWER
+    assert lm.history == [] and len(GLOBAL_HISTORY) == before
