@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from resync_ext.files import atomic_write_json
 
 _log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class DemoStore:
         return count
 
     def save(self, agent_id: str, program: Any) -> Path:
-        """Write ``program``'s current demos atomically (temporary file, fsync, rename)."""
+        """Write ``program``'s current demos atomically (``resync_ext.files.atomic_write_json``)."""
         state = {
             name: {"demos": [dict(d) for d in p.demos]}
             for name, p in program.named_predictors()
@@ -90,17 +91,7 @@ class DemoStore:
         }
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.path(agent_id)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(
-                {"agent_id": agent_id, "updated": time.time(), "predictors": state},
-                f,
-                indent=1,
-                default=str,
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write_json(path, {"agent_id": agent_id, "updated": time.time(), "predictors": state})
         return path
 
     def rebuild(self, agent_id: str, program: Any, memories: Iterable[Any]) -> int:

@@ -5,20 +5,17 @@ Layout (SPEC.md section 7)::
     <data_dir>/audit/flags/audit-20261124T073000Z.json     one per audit pass that flagged anything
     <data_dir>/audit/archive/audit-...json                 fully decided batches, moved here
 
-Every write goes through :func:`atomic_write_json` (temporary file in the same folder, fsync,
-rename, fsync of the folder) under one lock, so a crash at any moment leaves either the previous
-file or the new one, never a torn one. A batch name is checked against its pattern before any path
-is built, so no request can name a file outside the folder.
+Every write goes through ``resync_ext.files.atomic_write_json`` (temporary file in the same folder,
+fsync, rename, fsync of the folder) under one lock, so a crash at any moment leaves either the
+previous file or the new one, never a torn one. A batch name is checked against its pattern
+before any path is built, so no request can name a file outside the folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -34,6 +31,7 @@ from resync_ext.audit.errors import (
     DecisionConflict,
     ItemNotFound,
 )
+from resync_ext.files import atomic_write_json
 
 BATCH_NAME = re.compile(r"audit-\d{8}T\d{6}Z")
 Status = Literal["pending", "approved", "rejected"]
@@ -82,26 +80,6 @@ def check_batch_name(name: str) -> str:
     if not isinstance(name, str) or not BATCH_NAME.fullmatch(name):
         raise BadBatchName(f"not a batch name: {name!r} (expected audit-yyyymmddThhmmssZ)")
     return name
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` atomically: temp file, fsync, rename, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class ReviewQueue:

@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from resync_ext.files import atomic_write_json
 
 from .errors import BadReportName, ReportNotFound
 
@@ -43,20 +44,6 @@ def _sort_key(name: str) -> tuple[str, int]:
     return (m["stamp"], int(m["n"] or 0)) if m else ("", 0)
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON atomically (temporary file, fsync, rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ReportStore:
     """The report folders of one data directory."""
 
@@ -79,7 +66,7 @@ class ReportStore:
                 folder.mkdir()
             except FileExistsError:
                 continue
-            write_json(folder / STATUS_FILE, {**status, "name": name, "host": self.host})
+            atomic_write_json(folder / STATUS_FILE, {**status, "name": name, "host": self.host})
             return name, folder
         raise BadReportName(f"too many runs of {stem} within one second")
 
@@ -98,7 +85,7 @@ class ReportStore:
     def update_status(self, name: str, **changes: Any) -> dict[str, Any]:
         """Apply ``changes`` to the status of report ``name`` and return it."""
         status = {**self.read_status(name), **changes}
-        write_json(self.folder(name) / STATUS_FILE, status)
+        atomic_write_json(self.folder(name) / STATUS_FILE, status)
         return status
 
     def names(self) -> list[str]:

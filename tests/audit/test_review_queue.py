@@ -144,7 +144,7 @@ async def test_names_outside_the_pattern_are_refused(queue: ReviewQueue, name: s
 WRITER = """
 import sys
 from pathlib import Path
-from resync_ext.audit.review_queue import atomic_write_json
+from resync_ext.files import atomic_write_json
 path = Path(sys.argv[1])
 n = 0
 print("ready", flush=True)

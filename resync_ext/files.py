@@ -1,0 +1,38 @@
+"""Files the workbench writes for itself: whole or not at all.
+
+Review batches, report statuses and agent demos are JSON files that a crash must never leave torn:
+each is written to a temporary file in the same folder, flushed to disk, renamed over the old one,
+and the folder itself is synced so the rename survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically: temp file, fsync, rename, fsync the folder.
+
+    Values JSON cannot hold (a datetime, a Path) are written as their text.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
