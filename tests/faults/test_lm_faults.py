@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -25,8 +24,11 @@ from tests.load.chat_client import (
     LMScript,
     answer_for,
     ask,
+    assert_answered_and_remembered,
     is_judge,
     memory_total,
+    new_ticket,
+    open_chat,
     question,
     tokens_of,
 )
@@ -35,18 +37,8 @@ from tests.support import wait_memory
 pytestmark = pytest.mark.slow
 
 
-def ticket() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-async def connect(jp_ws_fetch: Any) -> Any:
-    ws = await jp_ws_fetch("resync", "api", "chat", "tws-troubleshooter")
-    assert json.loads(await ws.read_message())["type"] == "ready"
-    return ws
-
-
 async def failed_turn(ws: Any, code: str, timeout: float) -> tuple[list[dict[str, Any]], float]:
-    t = ticket()
+    t = new_ticket()
     t0 = time.perf_counter()
     frames = await ask(ws, t, question(t), timeout=timeout)
     elapsed = time.perf_counter() - t0
@@ -57,10 +49,8 @@ async def failed_turn(ws: Any, code: str, timeout: float) -> tuple[list[dict[str
 
 
 async def still_serves(ws: Any) -> None:
-    t = ticket()
-    frames = await ask(ws, t, question(t))
-    assert frames[-1]["type"] == "final" and frames[-1]["memory_id"], frames
-    assert frames[-1]["content"] == answer_for(t)
+    t = new_ticket()
+    assert_answered_and_remembered(await ask(ws, t, question(t)), t)
 
 
 async def test_a_stalled_lm_times_out_with_an_error_frame_and_the_socket_lives(
@@ -68,7 +58,7 @@ async def test_a_stalled_lm_times_out_with_an_error_frame_and_the_socket_lives(
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     script.mode = "stall"
     _, elapsed = await failed_turn(ws, "lm_timeout", timeout=60)
     # Honoured: the LM call gives up after lm_timeout (LiteLLM retries a timeout twice).
@@ -85,7 +75,7 @@ async def test_an_lm_error_is_an_lm_error_frame_and_nothing_is_stored(
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     lm_stub.status = 503
     frames, _ = await failed_turn(ws, "lm_error", timeout=60)
     assert "stub failure" in frames[-1]["message"] or "503" in frames[-1]["message"]
@@ -100,14 +90,14 @@ async def test_garbage_from_the_lm(
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     # Nothing but whitespace: no answer to show or remember.
     script.mode = "blank"
     await failed_turn(ws, "lm_error", timeout=60)
     assert await memory_total(store) == before
     # Nonsense text: shown as the model said it, streamed, remembered as new for the auditor.
     script.mode = "garbage"
-    t = ticket()
+    t = new_ticket()
     frames = await ask(ws, t, question(t))
     final = frames[-1]
     assert final["type"] == "final" and final["memory_id"], frames
@@ -125,7 +115,7 @@ async def test_garbage_from_the_lm(
 async def _new_memories(store: Any, n: int) -> list[str]:
     ids = []
     for _ in range(n):
-        t = ticket()
+        t = new_ticket()
         m = await store.add_turn(
             agent_id="tws-troubleshooter",
             question=question(t),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -22,41 +21,37 @@ from tests.faults.conftest import (
     health,
     wait_for,
 )
-from tests.load.chat_client import answer_for, ask, memory_total, question, tokens_of
+from tests.load.chat_client import (
+    answer_for,
+    ask,
+    assert_answered_and_remembered,
+    memory_total,
+    new_ticket,
+    open_chat,
+    question,
+)
 from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
 
 
-def ticket() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-async def connect(jp_ws_fetch: Any) -> Any:
-    ws = await jp_ws_fetch("resync", "api", "chat", "tws-troubleshooter")
-    assert json.loads(await ws.read_message())["type"] == "ready"
-    return ws
-
-
-def assert_answered_and_remembered(frames: list[dict[str, Any]], t: str) -> dict[str, Any]:
-    assert [f for f in frames if f["type"] == "error"] == [], frames
-    final = frames[-1]
-    assert final["type"] == "final" and final["memory_id"], frames
-    assert tokens_of(frames) == final["content"] == answer_for(t)
-    results = [f for f in frames if f["type"] == "tool_result"]
-    assert results and all(r["ok"] for r in results), "every tool read TWS"
-    return final
+def unavailable_and_not_remembered(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """Check the turn said TWS could not be read, then answered unremembered; return the error."""
+    errors = [f for f in frames if f["type"] == "error"]
+    assert [e["code"] for e in errors] == ["tws_unavailable"], frames
+    assert frames[-1]["type"] == "final" and frames[-1]["memory_id"] is None
+    return errors[0]
 
 
 async def test_latency_spike_below_the_timeout_only_slows_the_turn(
     jp_ws_fetch: Any, resync_services: Any, tws: Any, sim: Any
 ) -> None:
     await wait_memory(resync_services)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     latency_ms = int(TWS_TIMEOUT_S * 1000 * 0.4)
     sim.set_faults(latency_ms=latency_ms)
     sim.clear_calls()
-    t = ticket()
+    t = new_ticket()
     frames = await ask(ws, t, question(t))
     final = assert_answered_and_remembered(frames, t)
     # The engine really was slow: the tools waited on it for every (sequential) read.
@@ -71,11 +66,11 @@ async def test_a_short_5xx_burst_is_absorbed_by_retries(
     jp_ws_fetch: Any, resync_services: Any, tws: Any, sim: Any
 ) -> None:
     await wait_memory(resync_services)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     sim.clear_calls()
     sim.set_faults(error_rate=1.0, error_status=503)
     watcher = clear_after_failures(sim, failures=1)
-    t = ticket()
+    t = new_ticket()
     frames = await ask(ws, t, question(t))
     watcher.join(timeout=5)
     assert_answered_and_remembered(frames, t)
@@ -92,20 +87,18 @@ async def test_engine_down_opens_the_breaker_degrades_health_and_recovers_withou
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     sim.set_faults(down=True)
 
     # First turn: the tools fail after their retries, and the failures open the breaker.
-    t1 = ticket()
+    t1 = new_ticket()
     frames = await ask(ws, t1, question(t1))
-    errors = [f for f in frames if f["type"] == "error"]
-    assert [e["code"] for e in errors] == ["tws_unavailable"], frames
-    assert "not remembered" in errors[0]["message"]
-    assert frames[-1]["type"] == "final" and frames[-1]["memory_id"] is None
+    error = unavailable_and_not_remembered(frames)
+    assert "not remembered" in error["message"]
     assert tws.breaker_state == "open"
 
     # While open: said plainly before the answer, which is not remembered either.
-    t2 = ticket()
+    t2 = new_ticket()
     frames = await ask(ws, t2, question(t2))
     assert frames[0]["type"] == "error" and frames[0]["code"] == "tws_unavailable"
     assert "circuit breaker is open" in frames[0]["message"]
@@ -126,7 +119,7 @@ async def test_engine_down_opens_the_breaker_degrades_health_and_recovers_withou
 
     await wait_for(healthy, timeout=10)
     assert tws.breaker_state == "closed"
-    t3 = ticket()
+    t3 = new_ticket()
     assert_answered_and_remembered(await ask(ws, t3, question(t3)), t3)
     assert await memory_total(store) == before + 1
     ws.close()
@@ -137,14 +130,12 @@ async def test_auth_failure_gives_a_clear_error_frame_and_recovers(
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     sim.set_faults(auth_fail=True)
-    t = ticket()
+    t = new_ticket()
     frames = await ask(ws, t, question(t))
-    errors = [f for f in frames if f["type"] == "error"]
-    assert [e["code"] for e in errors] == ["tws_unavailable"], frames
-    assert "not authorized" in errors[0]["message"], errors[0]["message"]
-    assert frames[-1]["type"] == "final" and frames[-1]["memory_id"] is None
+    error = unavailable_and_not_remembered(frames)
+    assert "not authorized" in error["message"], error["message"]
     # The engine answered (it refuses the credentials): not a reason to open the breaker.
     assert tws.breaker_state == "closed"
     report = await health(jp_fetch)
@@ -153,7 +144,7 @@ async def test_auth_failure_gives_a_clear_error_frame_and_recovers(
 
     sim.clear_faults()
     assert (await health(jp_fetch))["status"] == "ok"
-    t2 = ticket()
+    t2 = new_ticket()
     assert_answered_and_remembered(await ask(ws, t2, question(t2)), t2)
     ws.close()
 
@@ -162,10 +153,10 @@ async def test_an_audit_pass_does_not_need_tws(
     jp_fetch: Any, jp_ws_fetch: Any, resync_services: Any, tws: Any, sim: Any
 ) -> None:
     store = await wait_memory(resync_services)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     ids = []
     for _ in range(3):
-        t = ticket()
+        t = new_ticket()
         ids.append(assert_answered_and_remembered(await ask(ws, t, question(t)), t)["memory_id"])
     ws.close()
     # The engine goes down while the audit runs: the judge reads the recorded evidence, not TWS.

@@ -21,6 +21,7 @@ from tornado.httpclient import HTTPClientError
 
 from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
+from tests.load.chat_client import ask, open_chat
 from tests.support import wait_memory
 
 pytestmark = pytest.mark.slow
@@ -81,39 +82,12 @@ def resync_config(
     }
 
 
-async def connect(jp_ws_fetch: Any, agent: str = "tws-troubleshooter") -> Any:
-    ws = await jp_ws_fetch("resync", "api", "chat", agent)
-    hello = json.loads(await ws.read_message())
-    assert hello["type"] == "ready" and hello["agent"]["id"] == agent
-    return ws
-
-
-async def turn(ws: Any, turn_id: str, question: str) -> list[dict[str, Any]]:
-    """Send one chat frame; collect that turn's frames up to its final or error."""
-    await ws.write_message(json.dumps({"type": "chat", "id": turn_id, "content": question}))
-    return await collect(ws, turn_id)
-
-
-async def collect(ws: Any, turn_id: str, timeout: float = 60) -> list[dict[str, Any]]:
-    frames: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            frame = json.loads(await ws.read_message())
-            if frame.get("id") != turn_id:
-                continue
-            frames.append(frame)
-            if frame["type"] == "final" or (
-                frame["type"] == "error" and frame["code"] != "tws_unavailable"
-            ):
-                return frames
-
-
 async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
     jp_ws_fetch: Any, resync_services: Any, lm_stub: OpenAIStub
 ) -> None:
     store = await wait_memory(resync_services, timeout=60)
-    ws = await connect(jp_ws_fetch)
-    frames = await turn(ws, "t1", "Why did PAYROLL_EXTRACT fail last night? password=hunter2")
+    ws = await open_chat(jp_ws_fetch)
+    frames = await ask(ws, "t1", "Why did PAYROLL_EXTRACT fail last night? password=hunter2")
     kinds = [f["type"] for f in frames]
     assert kinds[-1] == "final", frames
     first_token = kinds.index("token")
@@ -138,7 +112,7 @@ async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
     # Nothing secret reached the LM either.
     assert all("hunter2" not in json.dumps(b) for b in lm_stub.bodies())
     # The next similar question is answered with that memory as context.
-    again = await turn(ws, "t2", "Why did PAYROLL_EXTRACT fail?")
+    again = await ask(ws, "t2", "Why did PAYROLL_EXTRACT fail?")
     assert again[-1]["type"] == "final" and final["memory_id"] in again[-1]["context"]
     assert {"retrieval_ms", "lm_ms", "total_ms", "tools"} <= set(again[-1]["timing"])
     ws.close()
@@ -160,14 +134,14 @@ async def test_every_bad_frame_gets_an_error_and_the_socket_serves_on(
     jp_ws_fetch: Any, resync_services: Any
 ) -> None:
     await wait_memory(resync_services, timeout=60)
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     for raw, code, frame_id in BAD_FRAMES:
         await ws.write_message(raw)
         frame = json.loads(await ws.read_message())
         assert frame["type"] == "error" and frame["code"] == code, (raw[:40], frame)
         assert frame.get("id") == frame_id
         assert frame["message"]
-    frames = await turn(ws, "ok", "Why did PAYROLL_EXTRACT fail?")
+    frames = await ask(ws, "ok", "Why did PAYROLL_EXTRACT fail?")
     assert frames[-1]["type"] == "final"
     ws.close()
 
@@ -177,7 +151,7 @@ async def test_stop_cancels_a_turn_and_too_many_turns_are_refused(
 ) -> None:
     store = await wait_memory(resync_services, timeout=60)
     before = sum((await store.counts()).values())
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     for n in range(4):
         await ws.write_message(
             json.dumps(
@@ -229,7 +203,7 @@ async def test_frames_leave_at_once_not_held_by_nagle(
 ) -> None:
     # A turn writes bursts of small frames; with Nagle's algorithm each burst after the first
     # waited for the client's delayed ACK (~40 ms a turn on Linux, found by `make bench`).
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     (handler,) = jp_serverapp.web_app.settings["resync_chat_sockets"]
     sock = handler.ws_connection.stream.socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
@@ -242,7 +216,7 @@ async def test_agents_endpoint_and_config_update_frames(
     body = json.loads((await jp_fetch("resync", "api", "agents")).body)
     assert {a["id"] for a in body["agents"]} == {"tws-troubleshooter", "tws-analyzer"}
     assert set(body["agents"][0]) == {"id", "name", "description", "tools", "model"}
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     config = json.loads(agents_config.read_text())
     config["agents"][0]["description"] = "Edited while the server runs"
     agents_config.write_text(json.dumps(config))
@@ -265,10 +239,10 @@ async def test_tws_down_gives_an_error_frame_and_stores_nothing(
 ) -> None:
     store = await wait_memory(resync_services, timeout=60)
     before = sum((await store.counts()).values())
-    ws = await connect(jp_ws_fetch)
+    ws = await open_chat(jp_ws_fetch)
     sim.set_faults(down=True)
     try:
-        frames = await turn(ws, "d1", "Why did PAYROLL_EXTRACT fail yesterday?")
+        frames = await ask(ws, "d1", "Why did PAYROLL_EXTRACT fail yesterday?")
     finally:
         sim.clear_faults()
     errors = [f for f in frames if f["type"] == "error"]
@@ -283,8 +257,8 @@ async def test_metrics_after_a_chat_turn_and_an_audit(
     jp_fetch: Any, jp_ws_fetch: Any, resync_services: Any
 ) -> None:
     await wait_memory(resync_services, timeout=60)
-    ws = await connect(jp_ws_fetch)
-    frames = await turn(ws, "m1", "Why did PAYROLL_EXTRACT fail?")
+    ws = await open_chat(jp_ws_fetch)
+    frames = await ask(ws, "m1", "Why did PAYROLL_EXTRACT fail?")
     ws.close()
     assert frames[-1]["type"] == "final" and frames[-1]["memory_id"]
     run = json.loads(
@@ -328,8 +302,8 @@ async def test_a_remembered_injection_never_becomes_context(
         answer="PAYROLL_EXTRACT failed with ORA-01017.",
         evidence=[],
     )
-    ws = await connect(jp_ws_fetch)
-    frames = await turn(ws, "inj", "Why did PAYROLL_EXTRACT fail?")
+    ws = await open_chat(jp_ws_fetch)
+    frames = await ask(ws, "inj", "Why did PAYROLL_EXTRACT fail?")
     ws.close()
     assert frames[-1]["type"] == "final"
     assert good.id in frames[-1]["context"] and bad.id not in frames[-1]["context"]

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+import uuid
 import zlib
 from typing import Any
 
@@ -83,6 +84,19 @@ class LMScript:
 GARBAGE = '\x00\x1b[31m}}{{ "verdict": [[ ## reason ## ]] \ufffd\ufffd %%% <|im_end|> \x7f ]]'
 
 
+def new_ticket() -> str:
+    """Return a fresh ticket to put in a question (the scripted LM repeats it in its answer)."""
+    return uuid.uuid4().hex[:10]
+
+
+async def open_chat(jp_ws_fetch: Any, agent: str = "tws-troubleshooter") -> Any:
+    """Open a chat socket to ``agent`` on the in-process server and check its ``ready`` frame."""
+    ws = await jp_ws_fetch("resync", "api", "chat", agent)
+    hello = await read_frame(ws)
+    assert hello["type"] == "ready" and hello["agent"]["id"] == agent, hello
+    return ws
+
+
 async def send_chat(ws: Any, turn_id: str, content: str) -> None:
     """Send one ``chat`` frame."""
     await ws.write_message(json.dumps({"type": "chat", "id": turn_id, "content": content}))
@@ -127,6 +141,18 @@ async def ask(ws: Any, turn_id: str, content: str, timeout: float = 60.0) -> lis
     """Send a chat frame and collect the turn's frames."""
     await send_chat(ws, turn_id, content)
     return await collect_turn(ws, turn_id, timeout)
+
+
+def assert_answered_and_remembered(frames: list[dict[str, Any]], t: str) -> dict[str, Any]:
+    """Check a turn of ticket ``t`` ended well: no error, every tool read TWS, the scripted
+    answer streamed whole and remembered; return its ``final``."""
+    assert [f for f in frames if f["type"] == "error"] == [], frames
+    final = frames[-1]
+    assert final["type"] == "final" and final["memory_id"], frames
+    assert tokens_of(frames) == final["content"] == answer_for(t)
+    results = [f for f in frames if f["type"] == "tool_result"]
+    assert results and all(r["ok"] for r in results), "every tool read TWS"
+    return final
 
 
 def tokens_of(frames: list[dict[str, Any]]) -> str:

@@ -13,6 +13,7 @@ from tests.load.chat_client import (
     answer_for,
     is_judge,
     memory_total,
+    open_chat,
     question,
     read_frame,
     send_chat,
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.slow
 SOCKETS = 100
 TURNS = 3  # sent at once on each socket: frames of three turns interleave on one socket
 TIMEOUT_S = 150.0
-
-
-async def _open(jp_ws_fetch: Any) -> Any:
-    ws = await jp_ws_fetch("resync", "api", "chat", "tws-troubleshooter")
-    hello = await read_frame(ws)
-    assert hello["type"] == "ready"
-    return ws
 
 
 async def _drive(ws: Any, n: int) -> dict[str, list[dict[str, Any]]]:
@@ -58,7 +52,7 @@ async def test_100_sockets_3_turns_each_every_turn_final_and_frames_routed(
 ) -> None:
     store = await wait_memory(resync_services)
     before = await memory_total(store)
-    sockets = await asyncio.gather(*(_open(jp_ws_fetch) for _ in range(SOCKETS)))
+    sockets = await asyncio.gather(*(open_chat(jp_ws_fetch) for _ in range(SOCKETS)))
     async with asyncio.timeout(TIMEOUT_S):
         results = await asyncio.gather(*(_drive(ws, n) for n, ws in enumerate(sockets)))
     for ws in sockets:
