@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from resync_ext.audit.review_queue import ReviewItem
-from tests.support import wait_memory
+from tests.support import flag_turns, wait_memory
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +21,6 @@ def resync_config(resync_config: dict[str, Any]) -> dict[str, Any]:
 
 async def flag(services: Any, *questions: str) -> list[str]:
     """Store turns and flag them into one batch, as an audit pass does."""
-    store = await wait_memory(services, timeout=60)
-    audit = {"verdict": "suspicious", "confidence": 0.6, "reason": "no evidence for the rerun"}
-    items = []
     evidence = [
         {
             "tool": "get_job_log",
@@ -32,26 +28,10 @@ async def flag(services: Any, *questions: str) -> list[str]:
             "summary": "ORA-01017: invalid username/password; logon denied",
         }
     ]
-    for question in questions:
-        m = await store.add_turn(
-            agent_id="tws-troubleshooter",
-            question=question,
-            answer="rerun PAYROLL_EXTRACT",
-            evidence=evidence,
-        )
-        await store.set_state(m.id, "flagged", expect={"new"}, audit=audit)
-        items.append(
-            ReviewItem(
-                memory_id=m.id,
-                question=question,
-                answer="rerun PAYROLL_EXTRACT",
-                agent_id="tws-troubleshooter",
-                evidence=evidence,
-                **audit,
-            )
-        )
-    await services.queue.add_items(items)
-    return [i.memory_id for i in items]
+    audit = {"verdict": "suspicious", "confidence": 0.6, "reason": "no evidence for the rerun"}
+    return await flag_turns(
+        services, questions, answer="rerun PAYROLL_EXTRACT", evidence=evidence, audit=audit
+    )
 
 
 async def expect_status(call: Any, status: int) -> dict[str, Any]:

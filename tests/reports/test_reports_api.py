@@ -10,8 +10,7 @@ import nbformat
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from resync_ext.audit.review_queue import ReviewItem
-from tests.support import wait_memory
+from tests.support import flag_turns, wait_memory
 
 pytestmark = pytest.mark.slow
 
@@ -42,27 +41,13 @@ async def seed(services: Any) -> list[str]:
     audit_ok = {"verdict": "correct", "confidence": 0.9, "reason": "matches the log"}
     await store.set_state(kept.id, "audited_ok", expect={"new"}, audit=audit_ok)
     doubt = {"verdict": "suspicious", "confidence": 0.6, "reason": "no evidence for the rerun"}
-    items = []
-    for question in ("what blocks DAILY_PAY?", "is SALES_STAGE out of disk?"):
-        m = await store.add_turn(
-            agent_id="tws-troubleshooter",
-            question=question,
-            answer="cp: error writing: No space left on device on /data/stage",
-            evidence=[],
-        )
-        await store.set_state(m.id, "flagged", expect={"new"}, audit=doubt)
-        items.append(
-            ReviewItem(
-                memory_id=m.id,
-                question=question,
-                answer="No space left on device",
-                agent_id="tws-troubleshooter",
-                evidence=[],
-                **doubt,
-            )
-        )
-    await services.queue.add_items(items)
-    return [i.memory_id for i in items]
+    return await flag_turns(
+        services,
+        ("what blocks DAILY_PAY?", "is SALES_STAGE out of disk?"),
+        answer="cp: error writing: No space left on device on /data/stage",
+        evidence=[],
+        audit=doubt,
+    )
 
 
 async def run_report(jp_fetch: Any, runner: Any, body: dict[str, Any] | None = None) -> str:
