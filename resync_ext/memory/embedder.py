@@ -70,15 +70,13 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def mem0_embedder_config(
-    path: Path, *, onnx_graph: Path | None = None, threads: int = 1
-) -> dict[str, Any]:
+def mem0_embedder_config(path: Path, *, onnx_engine: Any = None) -> dict[str, Any]:
     """Return Mem0's embedder section over the local model, 384-d.
 
-    With ``onnx_graph`` it is the workbench's ONNX Runtime embedder; without, Mem0's huggingface
-    provider (sentence-transformers on PyTorch).
+    With ``onnx_engine`` (an opened ``onnx_embedder.OnnxMiniLM``) it is the workbench's ONNX
+    Runtime embedder; without, Mem0's huggingface provider (sentence-transformers on PyTorch).
     """
-    if onnx_graph is not None:
+    if onnx_engine is not None:
         from resync_ext.memory import onnx_embedder
 
         return {
@@ -86,7 +84,7 @@ def mem0_embedder_config(
             "config": {
                 "model": str(path),
                 "embedding_dims": EMBEDDING_DIMS,
-                "model_kwargs": {"graph": str(onnx_graph), "threads": threads},
+                "model_kwargs": {"engine": onnx_engine},
             },
         }
     return {

@@ -107,12 +107,13 @@ def build_memory(
     model_path: Path,
     history_db: Path,
     lm: Any,
-    onnx_graph: Path | None = None,
+    onnx_engine: Any = None,
     threads: int = 1,
 ) -> Any:
     """Construct Mem0's ``Memory`` (loads the embedder and opens the vector store).
 
-    The embedder runs on ONNX Runtime when ``onnx_graph`` is given, else on PyTorch.
+    The embedder runs on ``onnx_engine`` (ONNX Runtime) when given, else on PyTorch with
+    ``threads`` threads.
     """
     from mem0 import Memory
     from mem0.configs.base import MemoryConfig
@@ -121,8 +122,8 @@ def build_memory(
     from mem0.vector_stores.configs import VectorStoreConfig
 
     register_providers()
-    section = embedder.mem0_embedder_config(model_path, onnx_graph=onnx_graph, threads=threads)
-    if onnx_graph is None:
+    section = embedder.mem0_embedder_config(model_path, onnx_engine=onnx_engine)
+    if onnx_engine is None:
         embedder.quiet_progress_bars()
         embedder.limit_threads(threads)
         config = MemoryConfig(embedder=EmbedderConfig(**section), history_db_path=str(history_db))

@@ -131,7 +131,7 @@ class Mem0MemoryStore:
         self.memory_dir.mkdir(parents=True, exist_ok=True)
         mem0_setup.prepare_env(self.memory_dir / "mem0", self.log)
         model = embedder.model_path(self.embedder_path)
-        graph = self._onnx_graph(model) if self.embedder_backend == "onnx" else None
+        engine = self._onnx_engine(model) if self.embedder_backend == "onnx" else None
         provider, vcfg = mem0_setup.vector_section(
             engine=self.engine,
             memory_dir=self.memory_dir,
@@ -154,7 +154,7 @@ class Mem0MemoryStore:
                 model_path=model,
                 history_db=self.memory_dir / "history.db",
                 lm=self.lm,
-                onnx_graph=graph,
+                onnx_engine=engine,
                 threads=self.embed_threads,
             )
         except RuntimeError as e:
@@ -164,8 +164,8 @@ class Mem0MemoryStore:
         mem.embedding_model = RecentEmbeddings(mem.embedding_model)
         return mem
 
-    def _onnx_graph(self, model: Path) -> Path | None:
-        """Return the ONNX graph of the embedder, or None to run it on PyTorch instead."""
+    def _onnx_engine(self, model: Path) -> Any:
+        """Return the embedder opened on ONNX Runtime, or None to run it on PyTorch instead."""
         from resync_ext.memory import onnx_embedder
 
         if not onnx_embedder.available():
@@ -173,7 +173,7 @@ class Mem0MemoryStore:
             return None
         try:
             cache = self.embedder_cache or onnx_embedder.default_cache_dir()
-            return onnx_embedder.prepare(model, cache)
+            return onnx_embedder.open_engine(model, cache, threads=self.embed_threads)
         except Exception as e:  # the export needs torch.onnx and onnx; PyTorch still works
             self.log.warning(
                 "memory: no ONNX embedder (%s: %s); using PyTorch", type(e).__name__, e

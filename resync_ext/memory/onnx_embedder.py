@@ -155,33 +155,26 @@ class OnnxMiniLM:
         return [row.tolist() for row in pooled]
 
 
-def prepare(model_dir: Path, cache_dir: Path) -> Path:
-    """Return the graph of ``model_dir`` under ``cache_dir``, exporting it first if need be."""
+def open_engine(model_dir: Path, cache_dir: Path, *, threads: int) -> OnnxMiniLM:
+    """Load the graph of ``model_dir`` from ``cache_dir``, exported first if missing or damaged."""
     graph = graph_path(model_dir, cache_dir)
     if graph.is_file():
         try:
-            OnnxMiniLM.load(graph, model_dir, threads=1)
-            return graph
+            return OnnxMiniLM.load(graph, model_dir, threads=threads)
         except Exception as e:  # a damaged file: export it again
             log.warning("memory: the embedder graph %s does not load (%s); exporting", graph, e)
     log.info("memory: exporting the embedder to ONNX at %s (once)", graph)
     export(model_dir, graph)
-    return graph
+    return OnnxMiniLM.load(graph, model_dir, threads=threads)
 
 
 class OnnxEmbedding(EmbeddingBase):
-    """Mem0's embedder interface over ``OnnxMiniLM``.
-
-    ``config.model`` is the model directory; ``config.model_kwargs`` holds ``graph`` (from
-    ``prepare``) and ``threads``.
-    """
+    """Mem0's embedder interface over an ``OnnxMiniLM`` (``config.model_kwargs["engine"]``,
+    from ``open_engine``)."""
 
     def __init__(self, config: BaseEmbedderConfig | None = None) -> None:
         super().__init__(config)
-        kwargs = dict(self.config.model_kwargs or {})
-        self.engine = OnnxMiniLM.load(
-            Path(kwargs["graph"]), Path(str(self.config.model)), threads=int(kwargs["threads"])
-        )
+        self.engine: OnnxMiniLM = (self.config.model_kwargs or {})["engine"]
 
     def embed(
         self, text: str, memory_action: Literal["add", "search", "update"] | None = None

@@ -36,7 +36,9 @@ def reference() -> Any:
 @pytest.fixture(scope="module")
 def graph() -> Path:
     """The graph in the user's cache, as a store would use it."""
-    return onnx_embedder.prepare(model_path(), onnx_embedder.default_cache_dir())
+    cache = onnx_embedder.default_cache_dir()
+    onnx_embedder.open_engine(model_path(), cache, threads=1)
+    return onnx_embedder.graph_path(model_path(), cache)
 
 
 @pytest.fixture
@@ -59,8 +61,9 @@ def test_a_damaged_graph_is_exported_again(graph: Path, cache: Path) -> None:
     cache.mkdir()
     target = onnx_embedder.graph_path(model_path(), cache)
     target.write_bytes(b"not an onnx graph")
-    assert onnx_embedder.prepare(model_path(), cache) == target
+    engine = onnx_embedder.open_engine(model_path(), cache, threads=1)
     assert target.stat().st_size > 50_000_000
+    assert len(engine.embed_many(["PAYROLL_EXTRACT"])[0]) == 384
     onnx_embedder.OnnxMiniLM.load(target, model_path(), threads=1)
 
 
@@ -73,7 +76,7 @@ def test_an_interrupted_export_leaves_nothing(cache: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(torch.onnx, "export", crash)
     with pytest.raises(KeyboardInterrupt):
-        onnx_embedder.prepare(model_path(), cache)
+        onnx_embedder.open_engine(model_path(), cache, threads=1)
     assert list(cache.iterdir()) == []
 
 
