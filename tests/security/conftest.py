@@ -303,7 +303,12 @@ class ChatSocket:
 
     def read(self) -> dict[str, Any]:
         """Read one frame (raises on a closed socket or after TURN_TIMEOUT_S)."""
-        frame: dict[str, Any] = json.loads(self.ws.recv())
+        opcode, data = self.ws.recv_data()
+        # websocket-client's recv() turns the server's close frame into "" instead of raising,
+        # depending on whether the close frame or the dropped connection is seen first.
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise websocket.WebSocketConnectionClosedException(f"closed by the server: {data!r}")
+        frame: dict[str, Any] = json.loads(data)
         return frame
 
     def send_raw(self, data: str | bytes) -> None:
