@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from traitlets.config import Config
 
-from resync_ext.reports.audit_data import ServerAPI
+from resync_ext.kernel.audit_data import ServerAPI
 from resync_ext.reports.errors import ReportDataError
-from resync_ext.widgets.client import ResyncClient
-from resync_ext.widgets.errors import ServerUnreachable
+from resync_ext.kernel.client import ResyncClient
+from resync_ext.kernel.errors import ServerUnreachable
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from resync_ext.widgets.client import ResyncClient, rank_servers
-from resync_ext.widgets.errors import NO_SERVER, ApiError, ServerNotFound, ServerUnreachable
+from resync_ext.kernel.client import ResyncClient, rank_servers
+from resync_ext.kernel.errors import NO_SERVER, ApiError, ServerNotFound, ServerUnreachable
 from tests.widgets.server import ANSWER, RunningServer, free_port
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from resync_ext.widgets.client import ResyncClient
-from resync_ext.widgets.review_panel import ReviewPanel
+from resync_ext.kernel.client import ResyncClient
+from resync_ext.kernel.widgets.review_panel import ReviewPanel
 from tests.widgets.server import (
     VERDICT,
     RunningServer,

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from resync_ext.widgets.render import badge, evidence_list_html, markdown_html, note_html
+from resync_ext.kernel.widgets.render import badge, evidence_list_html, markdown_html, note_html
 
 Decide = Callable[[str, str, str | None], None]
 

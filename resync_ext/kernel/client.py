@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 import httpx
 
-from resync_ext.widgets.chat_socket import ChatConnection
-from resync_ext.widgets.errors import (
+from resync_ext.kernel.chat_socket import ChatConnection
+from resync_ext.kernel.errors import (
     ApiError,
     ResyncClientError,
     ServerNotFound,

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from resync_ext.widgets.errors import ApiError, ResyncClientError, ServerUnreachable
+from resync_ext.kernel.errors import ApiError, ResyncClientError, ServerUnreachable
 
 #: Error codes after which the turn still ends with ``final``.
 WARNING_CODES = frozenset({"tws_unavailable"})

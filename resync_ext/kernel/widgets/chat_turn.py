@@ -9,8 +9,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from resync_ext.widgets.chat_socket import ends_turn
-from resync_ext.widgets.render import (
+from resync_ext.kernel.chat_socket import ends_turn
+from resync_ext.kernel.widgets.render import (
     context_html,
     error_html,
     evidence_detail_html,

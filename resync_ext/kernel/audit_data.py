@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from resync_ext.widgets.client import server_verify, tls_context
-from resync_ext.widgets.errors import ResyncClientError
+from resync_ext.kernel.client import server_verify, tls_context
+from resync_ext.kernel.errors import ResyncClientError
 
-from .errors import ReportDataError, ServiceDown
-from .signatures import signatures
+from resync_ext.reports.errors import ReportDataError, ServiceDown
+from resync_ext.reports.signatures import signatures
 
 MEMORY_PAGE = 500
 MEMORY_CAP = 20_000

@@ -17,10 +17,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from resync_ext.widgets.client import ResyncClient
-from resync_ext.widgets.errors import ResyncClientError
-from resync_ext.widgets.render import error_html, note_html
-from resync_ext.widgets.review_card import ReviewCard, item_text
+from resync_ext.kernel.client import ResyncClient
+from resync_ext.kernel.errors import ResyncClientError
+from resync_ext.kernel.widgets.render import error_html, note_html
+from resync_ext.kernel.widgets.review_card import ReviewCard, item_text
 
 ALL_AGENTS = ""
 OK_COLOUR, WARN_COLOUR = "#1b7f3b", "#b26a00"
