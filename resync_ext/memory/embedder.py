@@ -70,33 +70,6 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def mem0_embedder_config(path: Path, *, onnx_engine: Any = None) -> dict[str, Any]:
-    """Return Mem0's embedder section over the local model, 384-d.
-
-    With ``onnx_engine`` (an opened ``onnx_embedder.OnnxMiniLM``) it is the workbench's ONNX
-    Runtime embedder; without, Mem0's huggingface provider (sentence-transformers on PyTorch).
-    """
-    if onnx_engine is not None:
-        from resync_ext.memory import onnx_embedder
-
-        return {
-            "provider": onnx_embedder.PROVIDER,
-            "config": {
-                "model": str(path),
-                "embedding_dims": EMBEDDING_DIMS,
-                "model_kwargs": {"engine": onnx_engine},
-            },
-        }
-    return {
-        "provider": "huggingface",
-        "config": {
-            "model": str(path),
-            "embedding_dims": EMBEDDING_DIMS,
-            "model_kwargs": {"device": "cpu", "local_files_only": True},
-        },
-    }
-
-
 class RecentEmbeddings:
     """Mem0's embedder behind a small cache of recent vectors, safe across worker threads.
 

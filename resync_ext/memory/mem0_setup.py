@@ -100,6 +100,33 @@ def vector_section(
     )
 
 
+def embedder_section(model_path: Path, *, onnx_engine: Any = None) -> dict[str, Any]:
+    """Return Mem0's embedder section over the local model, 384-d.
+
+    With ``onnx_engine`` (an opened ``onnx_embedder.OnnxMiniLM``) it is the workbench's ONNX
+    Runtime embedder; without, Mem0's huggingface provider (sentence-transformers on PyTorch).
+    """
+    if onnx_engine is not None:
+        from resync_ext.memory import onnx_embedder
+
+        return {
+            "provider": onnx_embedder.PROVIDER,
+            "config": {
+                "model": str(model_path),
+                "embedding_dims": embedder.EMBEDDING_DIMS,
+                "model_kwargs": {"engine": onnx_engine},
+            },
+        }
+    return {
+        "provider": "huggingface",
+        "config": {
+            "model": str(model_path),
+            "embedding_dims": embedder.EMBEDDING_DIMS,
+            "model_kwargs": {"device": "cpu", "local_files_only": True},
+        },
+    }
+
+
 def build_memory(
     *,
     vector_provider: str,
@@ -122,7 +149,7 @@ def build_memory(
     from mem0.vector_stores.configs import VectorStoreConfig
 
     register_providers()
-    section = embedder.mem0_embedder_config(model_path, onnx_engine=onnx_engine)
+    section = embedder_section(model_path, onnx_engine=onnx_engine)
     if onnx_engine is None:
         embedder.quiet_progress_bars()
         embedder.limit_threads(threads)
