@@ -25,15 +25,14 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from resync_ext.memory import mem0_setup
-from resync_ext.memory.embedder import RecentEmbeddings
 from resync_ext.memory.errors import (
     InvalidState,
     MemoryNotFound,
     MemoryStoreError,
     StateConflict,
-    StoreLocked,
     StoreUnavailable,
 )
+from resync_ext.memory.mem0_engine import EngineSettings, open_mem0
 from resync_ext.memory.models import (
     EXCLUDED_FROM_RETRIEVAL,
     STATES,
@@ -80,19 +79,21 @@ class Mem0MemoryStore:
         scope: str = "resync",
         log: logging.Logger | None = None,
     ) -> None:
-        self.memory_dir = Path(data_dir).expanduser() / "memory"
-        self.engine = engine
-        self.qdrant_url = qdrant_url
-        self.qdrant_api_key = qdrant_api_key
-        self.embedder_path = embedder_path
-        self.lm = lm
+        self.settings = EngineSettings(
+            memory_dir=Path(data_dir).expanduser() / "memory",
+            engine=engine,
+            qdrant_url=qdrant_url,
+            qdrant_api_key=qdrant_api_key,
+            embedder_path=embedder_path,
+            embedder_backend=embedder_backend,
+            embedder_cache=Path(embedder_cache) if embedder_cache else None,
+            embed_threads=embed_threads,
+            index_threshold=index_threshold,
+            collection=collection,
+            lm=lm,
+        )
         self.infer = infer
         self.flush_interval_s = flush_interval_s
-        self.index_threshold = index_threshold
-        self.embed_threads = embed_threads
-        self.embedder_backend = embedder_backend
-        self.embedder_cache = Path(embedder_cache) if embedder_cache else None
-        self.collection = collection
         self.scope = scope  # Mem0 scopes every memory by a user, agent or run id: one for all
         self.log = log or logging.getLogger(__name__)
         self._mem: Any = None
@@ -103,9 +104,14 @@ class Mem0MemoryStore:
         self._embedding: set[asyncio.Task[None]] = set()
 
     @property
+    def engine(self) -> str:
+        """The vector engine: ``edge``, ``local`` or ``server``."""
+        return self.settings.engine
+
+    @property
     def location(self) -> str:
         """Where the memories live (a directory or the server URL), for messages."""
-        return self.qdrant_url or str(self.memory_dir / self.engine / self.collection)
+        return self.settings.location
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -115,7 +121,9 @@ class Mem0MemoryStore:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="resync-memory")
         loop = asyncio.get_running_loop()
         try:
-            self._mem = await loop.run_in_executor(self._executor, self._open_sync)
+            self._mem = await loop.run_in_executor(
+                self._executor, open_mem0, self.settings, self.log
+            )
         except BaseException as e:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -124,61 +132,6 @@ class Mem0MemoryStore:
             raise StoreUnavailable(f"cannot open the memory store at {self.location}: {e}") from e
         if self.engine == "edge" and self.flush_interval_s > 0:
             self._flusher = asyncio.create_task(self._flush_loop(), name="resync-memory-flush")
-
-    def _open_sync(self) -> Any:
-        from resync_ext.memory import edge_maintenance, embedder
-
-        self.memory_dir.mkdir(parents=True, exist_ok=True)
-        mem0_setup.prepare_env(self.memory_dir / "mem0", self.log)
-        model = embedder.model_path(self.embedder_path)
-        engine = self._onnx_engine(model) if self.embedder_backend == "onnx" else None
-        provider, vcfg = mem0_setup.vector_section(
-            engine=self.engine,
-            memory_dir=self.memory_dir,
-            url=self.qdrant_url,
-            api_key=self.qdrant_api_key,
-            collection=self.collection,
-        )
-        if self.engine == "edge":
-            from resync_ext.memory.edge_vector_store import is_open
-
-            shard_dir = Path(vcfg.path) / self.collection
-            if not is_open(shard_dir):
-                edge_maintenance.prepare(
-                    shard_dir, index_threshold=self.index_threshold, log=self.log
-                )
-        try:
-            mem = mem0_setup.build_memory(
-                vector_provider=provider,
-                vector_config=vcfg,
-                model_path=model,
-                history_db=self.memory_dir / "history.db",
-                lm=self.lm,
-                onnx_engine=engine,
-                threads=self.embed_threads,
-            )
-        except RuntimeError as e:
-            if "already accessed by another instance" in str(e):  # qdrant-client local mode
-                raise StoreLocked(str(self.memory_dir / "local")) from e
-            raise
-        mem.embedding_model = RecentEmbeddings(mem.embedding_model)
-        return mem
-
-    def _onnx_engine(self, model: Path) -> Any:
-        """Return the embedder opened on ONNX Runtime, or None to run it on PyTorch instead."""
-        from resync_ext.memory import onnx_embedder
-
-        if not onnx_embedder.available():
-            self.log.warning("memory: onnxruntime is not installed; the embedder runs on PyTorch")
-            return None
-        try:
-            cache = self.embedder_cache or onnx_embedder.default_cache_dir()
-            return onnx_embedder.open_engine(model, cache, threads=self.embed_threads)
-        except Exception as e:  # the export needs torch.onnx and onnx; PyTorch still works
-            self.log.warning(
-                "memory: no ONNX embedder (%s: %s); using PyTorch", type(e).__name__, e
-            )
-            return None
 
     async def close(self) -> None:
         """Flush and release the engine and the history database; never raises."""
