@@ -4,12 +4,12 @@ Layers, top to bottom (a module may import its own layer and the ones below, nev
 
     app → handlers → services → chat, audit, reports → agents, memory, tws, llm → shared utilities
 
-Shared utilities are the modules directly under ``resync_ext/`` (``redact``, ``errors``, ``files``,
-``paths``, ``metrics``, ``config_check``, ``scheduler``...). ``resync_ext/kernel/`` holds the code
-that runs in a kernel (panels, runbook helpers, report data): no server module imports it, and it
-never imports the server's composition (``app``, ``handlers``, ``services``). Imports inside
-functions count (they tie modules at run time all the same); imports under ``if TYPE_CHECKING:``
-do not.
+``mcp`` (the MCP server, ``resync-mcp``) is an entry point beside ``app``. Shared utilities are
+the modules directly under ``resync_ext/`` (``redact``, ``errors``, ``files``, ``paths``,
+``metrics``, ``config_check``, ``scheduler``...). ``resync_ext/kernel/`` holds the code that runs
+in a kernel (panels, runbook helpers, report data): no server module imports it, and it never
+imports the server's composition (``app``, ``handlers``, ``services``). Imports inside functions
+count (they tie modules at run time all the same); imports under ``if TYPE_CHECKING:`` do not.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ KERNEL = "resync_ext.kernel"
 # Rank of each top-level part of the package; anything not named is a shared utility (rank 1).
 RANK = {
     "app": 6,
+    # resync-mcp is an entry point of its own, beside the extension app: it builds the services it
+    # serves (or answers from the running extension's), reading the app's traits for its settings.
+    "mcp": 6,
     "handlers": 5,
     "services": 4,
     "chat": 3,
@@ -125,7 +128,10 @@ def upward_edges(graph: Graph) -> list[str]:
 def server_to_kernel_edges(graph: Graph) -> list[str]:
     """Return ``a -> b`` for every server module importing kernel-side code."""
     return sorted(
-        f"{a} -> {b}" for a, targets in graph.items() for b in targets if is_kernel(b) and not is_kernel(a)
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if is_kernel(b) and not is_kernel(a)
     )
 
 

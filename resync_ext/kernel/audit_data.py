@@ -20,7 +20,6 @@ import httpx
 
 from resync_ext.kernel.client import server_verify, tls_context
 from resync_ext.kernel.errors import ResyncClientError
-
 from resync_ext.reports.errors import ReportDataError, ServiceDown
 from resync_ext.reports.signatures import signatures
 

@@ -384,8 +384,8 @@ class Mem0MemoryStore:
     async def ping(self) -> dict[str, Any]:
         """Count the memories, timed, for ``/health``."""
         t0 = time.perf_counter()
-        try:
-            total = await self._run(self._mem.vector_store.count, {"user_id": self.scope})
+        try:  # the engine is looked up on the worker: a store not open says so through _run
+            total = await self._run(lambda: self._mem.vector_store.count({"user_id": self.scope}))
         except Exception as e:
             ms = (time.perf_counter() - t0) * 1000
             return {"ok": False, "detail": f"{type(e).__name__}: {e}", "latency_ms": ms}

@@ -8,6 +8,7 @@ file parses, every memory is whole and in a known state, nothing a client was to
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Any
@@ -34,7 +35,6 @@ from tests.load.chat_client import (
     ask,
     close,
     question,
-    read_frame,
     send_chat,
 )
 from tests.server_process import ServerProcess
@@ -58,11 +58,16 @@ async def _chat_in_flight(
             for t in group:
                 await send_chat(ws, t, question(t))
             while not stop.is_set():
-                frame = await read_frame(ws)
+                raw = await ws.read_message()
+                if raw is None:
+                    # The kill and ``stop`` happen in one step of the loop: a socket that closes
+                    # while ``stop`` is still clear was dropped by a live server.
+                    assert stop.is_set(), "the server closed a chat socket before it was killed"
+                    break
+                frame = json.loads(raw)
+                assert frame["type"] != "error", f"a turn failed before the kill: {frame}"
                 if frame["type"] == "final" and frame["memory_id"]:
                     acked[frame["id"]] = frame["memory_id"]
-        except AssertionError:  # the socket died with the server
-            pass
         finally:
             await close(ws)
 
@@ -86,10 +91,14 @@ async def _kill_during_chat_and_audit(
         chatting = asyncio.create_task(_chat_in_flight(server, chat, acked, stop))
         async with asyncio.timeout(60):
             while judged() < 10 or len(acked) < 3:
+                if chatting.done():  # a socket failed before the kill: fail with its reason
+                    chatting.result()
                 await asyncio.sleep(0.01)
         server.kill()
         stop.set()
         results = await asyncio.gather(audit, chatting, return_exceptions=True)
+    if isinstance(results[1], BaseException):  # a socket that misbehaved before the kill
+        raise results[1]
     pass_finished = not isinstance(results[0], BaseException)
     return acked, judged(), pass_finished
 

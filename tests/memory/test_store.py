@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -205,10 +206,25 @@ async def test_concurrent_turns_are_all_kept(store: Mem0MemoryStore) -> None:
     assert {m.id for m in listed} == {m.id for m in made}
 
 
-async def test_ping_reports_the_engine(store: Mem0MemoryStore) -> None:
+async def test_ping_counts_the_memories_on_the_engine(store: Mem0MemoryStore) -> None:
+    await _add(store, ("is CPU_LNX7 linked?", "yes, since 02:10"), agent="ping")
+    total = sum((await store.counts()).values())
     result = await store.ping()
-    assert result["ok"] is True and "edge" in result["detail"]
-    assert result["latency_ms"] >= 0
+    assert result["ok"] is True
+    # What /health shows: how many memories, on which engine, where.
+    assert result["detail"] == f"{total} memories (edge: {store.location})"
+    assert total >= 1 and store.location.endswith("edge/memories")
+    assert 0 < result["latency_ms"] < 5_000
+
+
+async def test_ping_of_a_store_not_open_says_it_is_not_open(tmp_path: Path) -> None:
+    closed = Mem0MemoryStore(data_dir=tmp_path)
+    result = await closed.ping()
+    assert result["ok"] is False
+    assert result["detail"] == (
+        f"StoreUnavailable: the memory store at {tmp_path / 'memory' / 'edge' / 'memories'} "
+        "is not open"
+    )
 
 
 async def test_a_chat_turn_is_stored_at_once_and_embedded_whole_in_the_background(

@@ -23,9 +23,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from traitlets.config import Config
 
 from resync_ext.kernel.audit_data import ServerAPI
-from resync_ext.reports.errors import ReportDataError
 from resync_ext.kernel.client import ResyncClient
 from resync_ext.kernel.errors import ServerUnreachable
+from resync_ext.reports.errors import ReportDataError
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 
-from resync_ext.tws.simulator.testing import run_in_thread
 from resync_ext.kernel.client import ResyncClient
+from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from resync_ext.kernel.errors import ResyncClientError
 from resync_ext.kernel.widgets.chat_panel import ChatPanel
 from resync_ext.kernel.widgets.chat_turn import TurnView
-from resync_ext.kernel.errors import ResyncClientError
 from tests.widgets.server import ANSWER, RunningServer
 
 pytestmark = pytest.mark.slow

@@ -17,9 +17,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from resync_ext.kernel.chat_socket import ChatConnection
-from resync_ext.kernel.widgets.chat_turn import TurnView
 from resync_ext.kernel.client import ResyncClient
 from resync_ext.kernel.errors import ResyncClientError
+from resync_ext.kernel.widgets.chat_turn import TurnView
 from resync_ext.kernel.widgets.render import error_html, note_html
 
 
