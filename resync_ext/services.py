@@ -59,7 +59,6 @@ class Services:
         self._tool_fns: dict[str, Any] | None = None
         self._audit_pending: set[str] = set()
         self._audit_task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._demo_agents: set[str] = set()
         self._demo_task: asyncio.Task[None] | None = None
         self._memory_task: asyncio.Task[None] | None = None
@@ -71,6 +70,7 @@ class Services:
         from resync_ext.agents.demos import DemoStore
         from resync_ext.agents.registry import AgentRegistry
         from resync_ext.audit.review_queue import ReviewQueue
+        from resync_ext.chat.hub import ChatHub
         from resync_ext.chat.turns import TurnService
 
         self.settings = settings
@@ -93,12 +93,13 @@ class Services:
         self.registry = AgentRegistry(
             config_path, root=root, lm_factory=self._build_lm, demos=self.demos, log=self.log
         )
-        self.registry.add_listener(self._on_agents_changed)
+        self.hub = ChatHub(self.log)
+        settings["resync_chat_hub"] = self.hub
+        self.registry.add_listener(self.hub.agents_changed)
         settings["resync_agents"] = self.registry
         self.turns = TurnService(
             registry=self.registry,
             tools=self._tools,
-            memory=lambda: self.memory,
             tws=self.tws,
             schedule_audit=self._schedule_audit,
             timeout_s=self.app.lm_timeout,
@@ -143,17 +144,6 @@ class Services:
             self._tool_fns = build_tools(self.tws)
         return self._tool_fns
 
-    def _on_agents_changed(self, agents: Any = None) -> None:
-        # Called from the reloading thread: hop onto the server's loop to touch the sockets.
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._broadcast_agents)
-
-    def _broadcast_agents(self) -> None:
-        from resync_ext.handlers.chat import broadcast_config
-
-        n = broadcast_config(self.settings, self.registry.list())
-        self.log.info("Resync: agents configuration reloaded; told %d open chat socket(s)", n)
-
     def _build_tws(self) -> Any:
         from resync_ext.tws.client import TWSClient
         from resync_ext.tws.resilience import CircuitBreaker
@@ -174,7 +164,7 @@ class Services:
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start background work: open the memory store (without delaying the server), schedule."""
-        self._loop = asyncio.get_running_loop()
+        self.hub.bind(asyncio.get_running_loop())
         # ExtensionApp copies its settings into the web app's once, before start: publish what
         # becomes ready later (memory, audit, scheduler) into the live dict the handlers read.
         serverapp = getattr(self.app, "serverapp", None)
@@ -322,6 +312,7 @@ class Services:
             self.log.error("Resync: memory store failed to open: %s", self.memory_error)
             return
         self.memory = store
+        self.turns.memory = store
         self.settings["resync_memory"] = store
         self._build_audit(store)
         try:

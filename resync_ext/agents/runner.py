@@ -20,11 +20,40 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict
 
+from resync_ext.agents.protocols import AgentProgram, JudgeProgram, StreamingProgram
 from resync_ext.redact import mask_secrets
 
-OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
+
+class ToolCallEvent(TypedDict):
+    """The agent called a tool (arguments masked)."""
+
+    type: Literal["tool_call"]
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+
+
+class ToolResultEvent(TypedDict):
+    """A tool answered; ``ok`` False for an error reported as data."""
+
+    type: Literal["tool_result"]
+    call_id: str
+    tool: str
+    ok: bool
+    summary: str
+
+
+class TokenEvent(TypedDict):
+    """A piece of the answer text."""
+
+    type: Literal["token"]
+    content: str
+
+
+AgentEvent = ToolCallEvent | ToolResultEvent | TokenEvent
+OnEvent = Callable[[AgentEvent], Awaitable[None]]
 
 
 @dataclass
@@ -69,7 +98,7 @@ class _TokenSink:
             self.first_at = time.perf_counter()
         self.sent.append(text)
         if self.on_event is not None:
-            await self.on_event({"type": "token", "content": text})
+            await self.on_event(TokenEvent(type="token", content=text))
 
     @property
     def text(self) -> str:
@@ -84,7 +113,7 @@ def _chunk_text(chunk: Any) -> str:
 
 
 async def run_agent_streaming(
-    agent: Any,
+    agent: AgentProgram,
     lm: Any,
     *,
     question: str,
@@ -105,26 +134,24 @@ async def run_agent_streaming(
     calls: list[str] = []
 
     async def on_tool(event: dict[str, Any]) -> None:
+        frame: AgentEvent
         if event["phase"] == "call":
             calls.append(event["tool"])
-            frame = {
-                "type": "tool_call",
-                "call_id": event["call_id"],
-                "tool": event["tool"],
-                "args": event["args"],
-            }
+            frame = ToolCallEvent(
+                type="tool_call", call_id=event["call_id"], tool=event["tool"], args=event["args"]
+            )
         else:
-            frame = {
-                "type": "tool_result",
-                "call_id": event["call_id"],
-                "tool": event["tool"],
-                "ok": event["ok"],
-                "summary": event["summary"],
-            }
+            frame = ToolResultEvent(
+                type="tool_result",
+                call_id=event["call_id"],
+                tool=event["tool"],
+                ok=event["ok"],
+                summary=event["summary"],
+            )
         if on_event is not None:
             await on_event(frame)
 
-    listeners = list(agent.stream_listeners()) if hasattr(agent, "stream_listeners") else []
+    listeners = list(agent.stream_listeners()) if isinstance(agent, StreamingProgram) else []
     raw_ids = set() if listeners else {id(p) for p in agent.answer_predictors()}
     streaming = dspy.streamify(agent, stream_listeners=listeners or None, is_async_program=True)
     prediction: Any = None
@@ -160,13 +187,13 @@ async def run_agent_streaming(
 
 
 def make_judge(
-    program: Any, lm: Any, *, history: bool = True
+    program: JudgeProgram, lm: Any, *, history: bool = True
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Return the auditor's judge callable: ``await judge(question=, answer=, evidence=)``.
 
     The result is ``{"verdict", "confidence", "reason"}``; an unparseable verdict raises
-    JudgeOutputError (a ValueError), which the auditor retries once. ``history`` as for
-    ``run_agent_streaming``.
+    ``resync_ext.agents.errors.JudgeOutputError`` (a ValueError), which the auditor retries once.
+    ``history`` as for ``run_agent_streaming``.
     """
     import dspy
 

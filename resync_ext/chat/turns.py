@@ -13,37 +13,63 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from resync_ext import metrics
+from resync_ext.agents.registry import AgentRegistry
+from resync_ext.agents.runner import AgentEvent, AgentResult
+from resync_ext.chat.errors import TurnFailed
+from resync_ext.chat.frames import (
+    ErrorFrame,
+    FinalFrame,
+    JsonObject,
+    OutboundFrame,
+    ToolTiming,
+    TurnTiming,
+    turn_frame,
+)
 from resync_ext.redact import mask_obj, mask_secrets
 from resync_ext.tws.injection import classify
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+if TYPE_CHECKING:
+    from resync_ext.memory.models import Memory
+    from resync_ext.memory.store import MemoryStore
+
+Send = Callable[[OutboundFrame], Awaitable[None]]
+T = TypeVar("T")
+ToolFn = Callable[..., Awaitable[object]]
 
 CONTEXT_MEMORIES = 3
 TIMINGS_KEPT = 1000
 
-
-class TurnFailed(Exception):
-    """A turn that ends with an error frame; ``code`` names the cause."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 #: Tool error kinds that mean TWS itself could not be read (not a wrong job name, say).
 TWS_DOWN_KINDS = frozenset({"unavailable", "auth"})
+BREAKER_OPEN = (
+    "TWS is unavailable (the circuit breaker is open after repeated failures); the answer below "
+    "uses only what is already known."
+)
 
 
-def _watch(fn: Callable[..., Awaitable[Any]], problems: list[str]) -> Callable[..., Any]:
+class BreakerView(Protocol):
+    """What a turn reads of the TWS client: whether its circuit breaker is open."""
+
+    @property
+    def breaker_state(self) -> str:
+        """``closed``, ``open`` or ``half-open``."""
+        ...
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def _watch(fn: ToolFn, problems: list[str]) -> ToolFn:
     """Wrap a tool so the turn learns when TWS itself failed (tools return errors as data)."""
 
     @functools.wraps(fn)
-    async def watched(*args: Any, **kwargs: Any) -> Any:
+    async def watched(*args: object, **kwargs: object) -> object:
         result = await fn(*args, **kwargs)
         error = result.get("error") if isinstance(result, dict) else None
         metrics.TOOL_CALLS.labels(fn.__name__, str(error is None).lower()).inc()
@@ -54,30 +80,86 @@ def _watch(fn: Callable[..., Awaitable[Any]], problems: list[str]) -> Callable[.
     return watched
 
 
+@dataclass
+class _Answer:
+    """What the agent said, and the TWS reads that failed while it gathered evidence."""
+
+    result: AgentResult
+    unavailable: list[str] = field(default_factory=list)
+
+
 class TurnService:
     """Run chat turns over the registry's agents, the TWS tools and the memory store."""
 
     def __init__(
         self,
         *,
-        registry: Any,
-        tools: Callable[[], dict[str, Any]],
-        memory: Callable[[], Any],
-        tws: Any,
+        registry: AgentRegistry,
+        tools: Callable[[], Mapping[str, ToolFn]],
+        tws: BreakerView | None,
+        memory: MemoryStore | None = None,
         schedule_audit: Callable[[str], None] | None = None,
         timeout_s: float = 120.0,
         log: logging.Logger | None = None,
     ) -> None:
         self.registry = registry
         self.tools = tools
-        self.memory = memory
         self.tws = tws
+        #: Set once the store is open (it opens in the background); no past turns, no memory
+        #: of the turn before then.
+        self.memory = memory
         self.schedule_audit = schedule_audit
         self.timeout_s = timeout_s
         self.log = log or logging.getLogger(__name__)
-        self.timings: deque[dict[str, Any]] = deque(maxlen=TIMINGS_KEPT)
+        self.timings: deque[dict[str, object]] = deque(maxlen=TIMINGS_KEPT)
 
-    async def _context(self, store: Any, question: str, agent_id: str) -> list[Any]:
+    async def run(self, agent_id: str, turn_id: str, question: str, send: Send) -> FinalFrame:
+        """Run one turn, sending its frames through ``send``; return the final frame."""
+        try:
+            final = await self._run(agent_id, turn_id, question, send)
+        except TurnFailed as e:
+            metrics.observe_turn(agent_id, e.code)
+            self.log.info("chat turn %s agent=%s failed: %s", turn_id, agent_id, e.code)
+            raise
+        except asyncio.CancelledError:
+            metrics.observe_turn(agent_id, "stopped")
+            self.log.info("chat turn %s agent=%s stopped", turn_id, agent_id)
+            raise
+        outcome = "ok" if final.memory_id is not None else "not_remembered"
+        metrics.observe_turn(agent_id, outcome, final.timing.as_dict())
+        return final
+
+    async def _run(self, agent_id: str, turn_id: str, question: str, send: Send) -> FinalFrame:
+        """retrieve → ask → remember → finish."""
+        t0 = time.perf_counter()
+        timing = TurnTiming(agent_id=agent_id)
+        masked = mask_secrets(question)
+        store = self.memory
+        breaker_open = self.tws is not None and self.tws.breaker_state == "open"
+        context = await self._retrieve(store, masked, agent_id)
+        timing.retrieval_ms = _ms(t0)
+        if breaker_open:
+            await send(ErrorFrame(id=turn_id, code="tws_unavailable", message=BREAKER_OPEN))
+        answer = await self._ask(agent_id, turn_id, masked, context, send, timing)
+        evidence = mask_obj(answer.result.evidence)
+        memory_id = None
+        if store is not None and not (breaker_open or answer.unavailable):
+            memory_id = await self._remember(store, agent_id, masked, answer, evidence, timing)
+        timing.total_ms = _ms(t0)
+        final = FinalFrame(
+            id=turn_id,
+            content=answer.result.answer,
+            memory_id=memory_id,
+            evidence=evidence,
+            context=[m.id for m in context],
+            timing=timing,
+        )
+        await self._finish(final, answer.unavailable if not breaker_open else [], send)
+        return final
+
+    async def _retrieve(
+        self, store: MemoryStore | None, question: str, agent_id: str
+    ) -> list[Memory]:
         """Look up similar past turns; none when the store cannot answer (the LM can)."""
         if store is None:
             return []
@@ -92,67 +174,43 @@ class TurnService:
         # Approved first, then by similarity; rejected ones never come back from search.
         return sorted(found, key=lambda m: (m.metadata.state != "approved", -(m.score or 0.0)))
 
-    async def run(self, agent_id: str, turn_id: str, question: str, send: Send) -> dict[str, Any]:
-        """Run one turn, sending its frames through ``send``; return the final frame."""
-        try:
-            final = await self._run(agent_id, turn_id, question, send)
-        except TurnFailed as e:
-            metrics.observe_turn(agent_id, e.code)
-            self.log.info("chat turn %s agent=%s failed: %s", turn_id, agent_id, e.code)
-            raise
-        except asyncio.CancelledError:
-            metrics.observe_turn(agent_id, "stopped")
-            self.log.info("chat turn %s agent=%s stopped", turn_id, agent_id)
-            raise
-        outcome = "ok" if final["memory_id"] is not None else "not_remembered"
-        metrics.observe_turn(agent_id, outcome, final["timing"])
-        return final
-
-    async def _run(self, agent_id: str, turn_id: str, question: str, send: Send) -> dict[str, Any]:
+    async def _ask(
+        self,
+        agent_id: str,
+        turn_id: str,
+        question: str,
+        context: Sequence[Memory],
+        send: Send,
+        timing: TurnTiming,
+    ) -> _Answer:
+        """Run the agent, streaming its tool events and tokens; fail on silence or an LM error."""
         from resync_ext.agents.runner import run_agent_streaming
 
-        t0 = time.perf_counter()
-        timing: dict[str, Any] = {"agent_id": agent_id, "tools": []}
-        masked = mask_secrets(question)
-        store = self.memory()
-        breaker_open = getattr(self.tws, "breaker_state", "closed") == "open"
-        context = await self._context(store, masked, agent_id)
-        timing["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-        if breaker_open:
-            await send(
-                {
-                    "type": "error",
-                    "id": turn_id,
-                    "code": "tws_unavailable",
-                    "message": "TWS is unavailable (the circuit breaker is open after repeated "
-                    "failures); the answer below uses only what is already known.",
-                }
-            )
-
         started: dict[str, float] = {}
-        unavailable: list[str] = []
-
+        answer_unavailable: list[str] = []
         activity = _Activity()
 
-        async def forward(event: dict[str, Any]) -> None:
+        async def forward(event: AgentEvent) -> None:
             activity.touch()
             if event["type"] == "tool_call":
                 started[event["call_id"]] = time.perf_counter()
             elif event["type"] == "tool_result":
                 t = started.pop(event["call_id"], time.perf_counter())
-                timing["tools"].append(
-                    {"tool": event["tool"], "ms": round((time.perf_counter() - t) * 1000, 2)}
-                )
-            await send({**event, "id": turn_id})
+                timing.tools.append(ToolTiming(tool=event["tool"], ms=_ms(t)))
+            await send(turn_frame(event, turn_id))
 
-        tools = {name: _watch(fn, unavailable) for name, fn in self.tools().items()}
+        tools = {name: _watch(fn, answer_unavailable) for name, fn in self.tools().items()}
         program = self.registry.create(agent_id, tools)
         lm = self.registry.lm_for(agent_id)
-        context_text = [m.text for m in context]
         t_agent = time.perf_counter()
         agent = asyncio.ensure_future(
             run_agent_streaming(
-                program, lm, question=masked, context=context_text, on_event=forward, history=False
+                program,
+                lm,
+                question=question,
+                context=[m.text for m in context],
+                on_event=forward,
+                history=False,
             )
         )
         try:
@@ -168,54 +226,54 @@ class TurnService:
             raise _lm_failure(e) from e
         finally:
             agent.cancel()
-        timing["agent_ms"] = round((time.perf_counter() - t_agent) * 1000, 2)
-        tool_ms = sum(t["ms"] for t in timing["tools"])
-        timing["lm_ms"] = round(max(timing["agent_ms"] - tool_ms, 0.0), 2)
+        timing.agent_ms = _ms(t_agent)
+        tool_ms = sum(t.ms for t in timing.tools)
+        timing.lm_ms = round(max(timing.agent_ms - tool_ms, 0.0), 2)
+        return _Answer(result, answer_unavailable)
 
-        evidence = mask_obj(result.evidence)
-        memory_id = None
-        failed = breaker_open or bool(unavailable)
-        if store is not None and not failed:
-            t_store = time.perf_counter()
-            memory = await store.add_turn(
-                agent_id=agent_id, question=masked, answer=result.answer, evidence=evidence
-            )
-            memory_id = memory.id
-            timing["store_ms"] = round((time.perf_counter() - t_store) * 1000, 2)
-        timing["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-        self.timings.append(timing)
-        final = {
-            "type": "final",
-            "id": turn_id,
-            "content": result.answer,
-            "memory_id": memory_id,
-            "evidence": evidence,
-            "context": [m.id for m in context],
-            "timing": timing,
-        }
-        if unavailable and not breaker_open:
+    async def _remember(
+        self,
+        store: MemoryStore,
+        agent_id: str,
+        question: str,
+        answer: _Answer,
+        evidence: list[JsonObject],
+        timing: TurnTiming,
+    ) -> str:
+        """Store the turn as a memory (state ``new``); return its id."""
+        t_store = time.perf_counter()
+        memory = await store.add_turn(
+            agent_id=agent_id, question=question, answer=answer.result.answer, evidence=evidence
+        )
+        timing.store_ms = _ms(t_store)
+        return memory.id
+
+    async def _finish(self, final: FinalFrame, unavailable: list[str], send: Send) -> None:
+        """Send the final frame (after an error frame when TWS could not be read), log it and
+        have the new memory audited."""
+        timing = final.timing
+        self.timings.append(timing.as_dict())
+        if unavailable:
             await send(
-                {
-                    "type": "error",
-                    "id": turn_id,
-                    "code": "tws_unavailable",
-                    "message": "TWS could not be read ("
+                ErrorFrame(
+                    id=final.id,
+                    code="tws_unavailable",
+                    message="TWS could not be read ("
                     + "; ".join(sorted(set(unavailable)))[:300]
                     + "); the answer is incomplete and was not remembered.",
-                }
+                )
             )
         await send(final)
         self.log.info(
             "chat turn %s agent=%s tools=%d total=%.0fms memory=%s",
-            turn_id,
-            agent_id,
-            len(timing["tools"]),
-            timing["total_ms"],
-            memory_id,
+            final.id,
+            timing.agent_id,
+            len(timing.tools),
+            timing.total_ms,
+            final.memory_id,
         )
-        if memory_id is not None and self.schedule_audit is not None:
-            self.schedule_audit(memory_id)
-        return final
+        if final.memory_id is not None and self.schedule_audit is not None:
+            self.schedule_audit(final.memory_id)
 
 
 class _Activity:
@@ -227,7 +285,7 @@ class _Activity:
     def touch(self) -> None:
         self.last = time.monotonic()
 
-    async def wait_while_busy(self, task: asyncio.Future[Any], idle_limit: float) -> bool:
+    async def wait_while_busy(self, task: asyncio.Future[T], idle_limit: float) -> bool:
         """Wait for ``task``; False when it stayed silent for ``idle_limit`` seconds first."""
         while not task.done():
             remaining = idle_limit - (time.monotonic() - self.last)

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
-from jupyter_server.base.handlers import APIHandler
-from pydantic import BaseModel, ValidationError
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from pydantic import BaseModel, JsonValue, ValidationError
 from tornado import web
 
 from resync_ext.errors import InvalidInput, ResyncError, Unavailable
 
 if TYPE_CHECKING:
+    from resync_ext.agents.demos import DemoLearner
+    from resync_ext.agents.registry import AgentRegistry
     from resync_ext.app import ResyncApp
+    from resync_ext.audit.review_queue import ReviewQueue
+    from resync_ext.audit.service import AuditService
+    from resync_ext.chat.hub import ChatHub
+    from resync_ext.chat.turns import TurnService
+    from resync_ext.memory.store import MemoryStore
+    from resync_ext.reports.runner import ReportRunner
+    from resync_ext.services.health import HealthChecks
+    from resync_ext.tws.client import TWSClient
 
 M = TypeVar("M", bound=BaseModel)
+#: An OpenAPI fragment (see handlers/openapi.py).
+OpenAPI = dict[str, JsonValue]
 
 MAX_BODY_BYTES = 1 << 20  # a review or report request is a few hundred bytes; 1 MiB is generous
 
@@ -32,54 +45,82 @@ class PayloadTooLarge(ResyncError):
     reason = "too_large"
 
 
-class ResyncHandler(APIHandler):
-    """Base REST handler: JSON in and out, domain errors rendered as JSON with a fitting status."""
+class ServiceHandler(JupyterHandler):
+    """A Jupyter handler that reaches Resync's services through typed properties.
 
-    #: OpenAPI operations of this handler, by lower-case method (see handlers/openapi.py).
-    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+    ResyncApp publishes each service in the Tornado settings as ``resync_<key>`` (the memory
+    store, the audit service and the demo learner only once the store is open); a missing one is
+    a 503, never a KeyError.
+    """
 
-    # -- services -------------------------------------------------------------------------------
-    @property
-    def resync(self) -> ResyncApp:
-        """The extension app, owner of every service."""
-        return self.settings["resync_app"]
-
-    def service(self, key: str) -> Any:
+    def service(self, key: str) -> object:
         """Return the service stored as ``resync_<key>``, or 503 when it is not available."""
         svc = self.settings.get(f"resync_{key}")
         if svc is None:
             raise Unavailable(f"the {key} service is not available", service=key)
-        return svc
+        return cast(object, svc)
 
     @property
-    def tws(self) -> Any:
+    def resync(self) -> ResyncApp:
+        """The extension app, owner of every service."""
+        return cast("ResyncApp", self.service("app"))
+
+    @property
+    def tws(self) -> TWSClient:
         """The read-only TWS client."""
-        return self.service("tws")
+        return cast("TWSClient", self.service("tws"))
 
     @property
-    def memory_store(self) -> Any:
-        """The memory store (Mem0 over Qdrant)."""
-        return self.service("memory")
+    def memory_store(self) -> MemoryStore:
+        """The memory store (Mem0 over Qdrant by default)."""
+        return cast("MemoryStore", self.service("memory"))
 
     @property
-    def agents(self) -> Any:
+    def agents(self) -> AgentRegistry:
         """The agents registry."""
-        return self.service("agents")
+        return cast("AgentRegistry", self.service("agents"))
 
     @property
-    def review_queue(self) -> Any:
+    def review_queue(self) -> ReviewQueue:
         """The review queue of flagged memories."""
-        return self.service("queue")
+        return cast("ReviewQueue", self.service("queue"))
 
     @property
-    def auditor(self) -> Any:
-        """The auditor."""
-        return self.service("auditor")
+    def audit(self) -> AuditService:
+        """The audit service (decisions, passes, metrics)."""
+        return cast("AuditService", self.service("audit"))
 
     @property
-    def reports(self) -> Any:
+    def demo_learner(self) -> DemoLearner:
+        """What turns approved memories into agents' demonstrations."""
+        return cast("DemoLearner", self.service("learner"))
+
+    @property
+    def reports(self) -> ReportRunner:
         """The papermill report runner."""
-        return self.service("reports")
+        return cast("ReportRunner", self.service("reports"))
+
+    @property
+    def turns(self) -> TurnService:
+        """The chat turn service."""
+        return cast("TurnService", self.service("turns"))
+
+    @property
+    def chat_hub(self) -> ChatHub:
+        """The open chat sockets."""
+        return cast("ChatHub", self.service("chat_hub"))
+
+    @property
+    def health(self) -> HealthChecks:
+        """The health checks of every dependency."""
+        return cast("HealthChecks", self.service("health"))
+
+
+class ResyncHandler(ServiceHandler, APIHandler):
+    """Base REST handler: JSON in and out, domain errors rendered as JSON with a fitting status."""
+
+    #: OpenAPI operations of this handler, by lower-case method (see handlers/openapi.py).
+    openapi: ClassVar[dict[str, OpenAPI]] = {}
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler itself
         """Refuse an oversized body before any handler runs (also on routes that ignore it)."""
@@ -114,7 +155,7 @@ class ResyncHandler(APIHandler):
             raise InvalidInput(_first_error(e)) from e
 
     # -- output ---------------------------------------------------------------------------------
-    def write_json(self, obj: Any, status: int = 200) -> None:
+    def write_json(self, obj: object, status: int = 200) -> None:
         """Write ``obj`` (a pydantic model or JSON-able value) with ``status``."""
         if isinstance(obj, BaseModel):
             obj = obj.model_dump(mode="json")
@@ -122,9 +163,10 @@ class ResyncHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(obj, default=str))
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
+    def write_error(self, status_code: int, **kwargs: object) -> None:
         """Render every error as ``{"message", "reason"}`` without a traceback."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) == 3 else None
         message = self._reason
         reason = "error"
         if isinstance(exc, web.HTTPError):
@@ -140,7 +182,12 @@ class ResyncHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, "reason": reason}))
 
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Log domain errors as one line; only unexpected ones with a traceback."""
         status = getattr(value, "http_status", None)
         if status is not None:

@@ -11,32 +11,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
-from typing import Any
 
 from jupyter_server.auth.decorator import ws_authenticated
-from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from resync_ext.agents.errors import AgentConfigError, AgentNotFound
-from resync_ext.chat.frames import ChatFrame, FrameError, parse_frame
-from resync_ext.chat.turns import TurnFailed
+from resync_ext.chat.errors import FrameError, TurnFailed
+from resync_ext.chat.frames import (
+    AgentCard,
+    ChatFrame,
+    ErrorFrame,
+    OutboundFrame,
+    ReadyFrame,
+    parse_frame,
+    to_wire,
+)
+from resync_ext.errors import Unavailable
+from resync_ext.handlers.base import ServiceHandler
 
 MAX_TURNS_PER_SOCKET = 4
 MAX_WIRE_BYTES = 1 << 20
 
 
-class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class ChatHandler(WebSocketMixin, WebSocketHandler, ServiceHandler):
     """One analyst's chat socket with one agent."""
 
     def set_default_headers(self) -> None:
         """No HTML security headers on a WebSocket upgrade (as Jupyter's kernel socket)."""
 
-    def get_compression_options(self) -> dict[str, Any] | None:
+    def get_compression_options(self) -> dict[str, object] | None:
         """Use the server's WebSocket compression settings."""
-        return self.settings.get("websocket_compression_options", None)
+        options: dict[str, object] | None = self.settings.get("websocket_compression_options")
+        return options
 
     @property
     def max_message_size(self) -> int:
@@ -46,10 +54,10 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     @ws_authenticated
     async def get(self, agent_id: str) -> None:
         """Authenticate, check the agent exists (404 before the upgrade), then upgrade."""
-        turns = self.settings.get("resync_turns")
-        registry = self.settings.get("resync_agents")
-        if turns is None or registry is None:
-            raise web.HTTPError(503, "the chat service is not available")
+        try:
+            turns, registry, hub = self.turns, self.agents, self.chat_hub
+        except Unavailable as e:
+            raise web.HTTPError(503, "the chat service is not available") from e
         try:
             self.agent = registry.get(agent_id)
         except AgentNotFound as e:
@@ -58,24 +66,25 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             raise web.HTTPError(503, "no agents: %s", e.message) from e
         self.agent_id = agent_id
         self.turns_service = turns
+        self.hub = hub
         self.tasks: dict[str, asyncio.Task[None]] = {}
         await super().get(agent_id)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:
+    def open(self, *args: str, **kwargs: str) -> None:
         """Greet with the agent's description and join the config broadcast."""
         super().open()
         # Frames are small and come in bursts (tool events, tokens): with Nagle's algorithm on,
         # each burst after the first waited for the client's delayed ACK, ~40 ms on Linux.
         self.set_nodelay(True)
-        self.settings.setdefault("resync_chat_sockets", set()).add(self)
-        self.send({"type": "ready", "agent": self.agent.public()})
+        self.hub.join(self)
+        self.send(ReadyFrame(agent=AgentCard.model_validate(self.agent.public())))
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: OutboundFrame) -> None:
         """Write a frame; a socket closed meanwhile is not an error."""
         with contextlib.suppress(WebSocketClosedError):
-            self.write_message(json.dumps(frame, default=str))
+            self.write_message(to_wire(frame))
 
-    async def asend(self, frame: dict[str, Any]) -> None:
+    async def asend(self, frame: OutboundFrame) -> None:
         """The turn's sender."""
         self.send(frame)
 
@@ -84,7 +93,7 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         try:
             frame = parse_frame(message)
         except FrameError as e:
-            self.send(_error(e.code, e.message, e.frame_id))
+            self.send(ErrorFrame(code=e.code, message=e.message, id=e.frame_id))
             return
         if frame.type == "stop":
             task = self.tasks.get(frame.id)
@@ -93,7 +102,6 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             else:
                 task.cancel()
             return
-        assert isinstance(frame, ChatFrame)
         if frame.id in self.tasks:
             self.send(_error("duplicate_id", f"turn {frame.id!r} is already running", frame.id))
             return
@@ -129,22 +137,13 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """Cancel this socket's turns and leave the broadcast."""
         for task in list(getattr(self, "tasks", {}).values()):
             task.cancel()
-        self.settings.get("resync_chat_sockets", set()).discard(self)
+        hub = getattr(self, "hub", None)
+        if hub is not None:
+            hub.leave(self)
 
 
-def _error(code: str, message: str, frame_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if frame_id is not None:
-        frame["id"] = frame_id
-    return frame
-
-
-def broadcast_config(settings: dict[str, Any], agents: list[dict[str, Any]]) -> int:
-    """Send ``config_update`` to every open chat socket; return how many got it."""
-    sockets = list(settings.get("resync_chat_sockets", ()))
-    for sock in sockets:
-        sock.send({"type": "config_update", "agents": agents})
-    return len(sockets)
+def _error(code: str, message: str, frame_id: str) -> ErrorFrame:
+    return ErrorFrame(code=code, message=message, id=frame_id)
 
 
 routes = [(r"/resync/api/chat/(?P<agent_id>[^/]+)", ChatHandler)]

@@ -9,6 +9,7 @@ import pytest
 from dspy.utils.dummies import DummyLM
 
 from resync_ext.agents.adapter import compact_adapter
+from resync_ext.chat.frames import OutboundFrame
 from resync_ext.chat.turns import TurnService
 from resync_ext.memory.models import Memory, MemoryMetadata
 
@@ -53,7 +54,7 @@ def _service(registry: Any, tools: Any, store: Store, lm: Any) -> TurnService:
     return TurnService(
         registry=Registry(registry, lm),
         tools=lambda: tools,
-        memory=lambda: store,
+        memory=store,
         tws=None,
         log=logging.getLogger("test.turns"),
     )
@@ -65,14 +66,14 @@ async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
     store = Store()
     lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
 
-    async def send(frame: dict[str, Any]) -> None:
+    async def send(frame: OutboundFrame) -> None:
         pass
 
     service = _service(registry, tools, store, lm)
     with caplog.at_level(logging.WARNING, logger="test.turns"):
         final = await service.run("tws-troubleshooter", "t2", "Why did PAYROLL_EXTRACT fail?", send)
-    assert final["context"] == [] and final["content"] == ANSWER
-    assert final["memory_id"] == "5d0f6f9e-0f4c-4a57-8f5f-0d1b8e2c3a44"
+    assert final.context == [] and final.content == ANSWER
+    assert final.memory_id == "5d0f6f9e-0f4c-4a57-8f5f-0d1b8e2c3a44"
     assert "no past turns for context (OSError: the vector store went away)" in caplog.text
 
 
@@ -81,7 +82,7 @@ async def test_a_turn_leaves_nothing_in_dspys_lm_histories(registry: Any, tools:
 
     lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
 
-    async def send(frame: dict[str, Any]) -> None:
+    async def send(frame: OutboundFrame) -> None:
         pass
 
     before = len(GLOBAL_HISTORY)
@@ -89,5 +90,5 @@ async def test_a_turn_leaves_nothing_in_dspys_lm_histories(registry: Any, tools:
         "tws-troubleshooter", "t3", "Why?", send
     )
     # Up to 10 000 prompts per history would pile up in a long-running server otherwise.
-    assert final["content"] == ANSWER
+    assert final.content == ANSWER
     assert lm.history == [] and len(GLOBAL_HISTORY) == before

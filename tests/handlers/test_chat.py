@@ -204,7 +204,7 @@ async def test_frames_leave_at_once_not_held_by_nagle(
     # A turn writes bursts of small frames; with Nagle's algorithm each burst after the first
     # waited for the client's delayed ACK (~40 ms a turn on Linux, found by `make bench`).
     ws = await open_chat(jp_ws_fetch)
-    (handler,) = jp_serverapp.web_app.settings["resync_chat_sockets"]
+    (handler,) = jp_serverapp.web_app.settings["resync_chat_hub"].sockets
     sock = handler.ws_connection.stream.socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     ws.close()
