@@ -150,9 +150,52 @@ def job_sentence(j: dict[str, Any]) -> str:
     return out + "."
 
 
+_CODED = re.compile(
+    r"\b(?:[A-Z][A-Z0-9]{1,4}-\d{3,5}[A-Z]?|AWS[A-Z]{3}\d{3}[EIWS]|SQL\d{4,5}[NWC])\b"
+)
+# A transient error says it will be retried; a recovery line says a retry worked. Either way that
+# error is not why the job ended: the last error that nothing recovered from is (tws-api.md).
+_TRANSIENT = re.compile(
+    r"\b(?:will retry|retrying|retry(?:ing)? in|attempt \d+ (?:of|/) ?\d+|temporar\w*|transient)\b",
+    re.I,
+)
+_RECOVERED = re.compile(
+    r"\b(?:retry|retried|attempt \d+|reconnect\w*)\b.*\b(?:succeed\w*|success\w*|ok|"
+    r"recovered|established|resumed)\b|\brecovered\b",
+    re.I,
+)
+
+
+def decisive_lines(log: dict[str, Any]) -> list[str]:
+    """Rank a job log's error lines: the one that ended the job first.
+
+    Errors that were retried and recovered from (a retry, then a "succeeded" line) come last;
+    among the rest the last coded error (ORA-, AWS..., SQL...N) before the end wins, then the
+    last plain error line.
+    """
+    errors = [str(x) for x in log.get("error_lines") or []]
+    tail = [x for x in str(log.get("tail") or "").splitlines() if x.strip()]
+    # In log order: error lines older than the tail, then the tail.
+    text = [*(e for e in errors if e not in tail), *tail]
+    recovered: set[int] = set()
+    for i, line in enumerate(errors):
+        later = text[text.index(line) + 1 :] if line in text else []
+        nxt_error = next((k for k, x in enumerate(later) if x in errors[i + 1 :]), len(later))
+        if _TRANSIENT.search(line) or any(_RECOVERED.search(x) for x in later[:nxt_error]):
+            recovered.add(i)
+    live = [
+        i for i in range(len(errors)) if i not in recovered and not _RECOVERED.search(errors[i])
+    ]
+    coded = [i for i in live if _CODED.search(errors[i])]
+    order = [*reversed(coded), *(i for i in reversed(live) if i not in coded)]
+    order += [i for i in range(len(errors)) if i not in order]
+    return [errors[i] for i in order]
+
+
 def log_sentence(log: dict[str, Any]) -> str:
-    """Describe the useful part of a job log."""
-    lines = [clip(x, 140) for x in log.get("error_lines") or []][:3]
+    """Describe the useful part of a job log, the decisive error line first."""
+    ranked = decisive_lines(log)
+    lines = [clip(x, 140) for x in ranked][:3]
     if not lines:
         tail = [
             x

@@ -3,13 +3,20 @@
 A small model explains evidence well but plans tool calls badly, so the plan is code: resolve the
 jobs, streams and workstations the question names against the plan, then follow HWA's
 troubleshooting rules (tws-api.md R1-R28): a failed job -> its log and matching known issue; a
-held job -> its dependencies and the failed predecessor's log; a job waiting for an agent, limit
-or fence -> its workstation; for resources -> the exhausted resources. With no name, start from
-the plan summary and look into the first failures.
+held job -> its predecessors, walked to the failing or running root (across streams too), with the
+root's log; a job waiting for an agent, limit or fence -> its workstation; for resources -> the
+exhausted resources. A name that matches nothing is reported as not in the plan, with the closest
+names, and the investigation stops there: it never describes other failures as if they were the
+one asked about. With no name at all, start from the plan summary and look into the first
+failures. What was found is kept as data too (``jobs``, ``logs``, ``issues``, ``chain``,
+``missing``) so the verdict can be written by code (resync_ext.agents.verdict).
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import re
 from typing import Any
 
 from resync_ext.agents.evidence import (
@@ -23,12 +30,28 @@ from resync_ext.agents.toolbox import ToolRecorder, error_text, is_error
 
 FAILED = {"ERROR", "ABEND", "FAIL"}
 WAITING = {"HOLD", "WAITING", "HELD", "BLOCKED", "WAIT", "SUSP", "STUCK"}
+RUNNING = {"EXEC", "RUNNING"}
 MAX_TARGETS = 2
+MAX_CHAIN = 6  # predecessors walked from a held job towards its root cause
+CLOSEST = 3
 
 
-def _ref(j: dict[str, Any]) -> str:
-    # STREAM.JOB resolves exactly where a bare job name may be ambiguous.
+def ref(j: dict[str, Any]) -> str:
+    """Return ``STREAM.JOB`` (exact where a bare job name may be ambiguous) or the bare name."""
     return f"{j['stream']}.{j['name']}" if j.get("stream") else str(j.get("name"))
+
+
+_ref = ref  # the name health.py imports
+
+
+def failed(j: dict[str, Any]) -> bool:
+    """Tell whether a job brief is in a failed state."""
+    return j.get("status") in FAILED or j.get("internal_status") in FAILED
+
+
+def waiting(j: dict[str, Any]) -> bool:
+    """Tell whether a job brief is held or waiting."""
+    return j.get("status") in WAITING or j.get("internal_status") in WAITING
 
 
 def ws_sentence(row: dict[str, Any]) -> str:
@@ -43,19 +66,30 @@ def ws_sentence(row: dict[str, Any]) -> str:
 
 
 class Investigation:
-    """Collect evidence sentences for one question through a ToolRecorder."""
+    """Collect evidence sentences (and the findings behind them) for one question."""
 
     def __init__(self, rec: ToolRecorder) -> None:
         self.rec = rec
         self.facts: list[str] = []
         self.subjects: list[str] = []
+        self.jobs: list[dict[str, Any]] = []  # every job looked into, the asked one first
+        self.logs: dict[str, dict[str, Any]] = {}
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.deps: dict[str, dict[str, Any]] = {}
+        self.chain: list[dict[str, Any]] = []  # predecessors from the asked job to its root
+        self.streams: list[dict[str, Any]] = []
+        self.stations: list[dict[str, Any]] = []
+        self.missing: list[tuple[str, list[str]]] = []  # (name asked, closest names)
+        self.ambiguous: list[tuple[str, list[str]]] = []
+        self.overview_used = False
         self._stations: list[dict[str, Any]] | None = None
         self._done: set[str] = set()
 
-    async def run(self, question: str) -> list[str]:
+    async def run(self, question: str, names: list[str] | None = None) -> list[str]:
         """Investigate ``question``; return the evidence sentences in reading order."""
-        targets = await self._resolve(candidate_names(question))
-        if not targets:
+        asked = candidate_names(question) if names is None else names
+        targets = await self._resolve(asked)
+        if not targets and not asked:
             await self.overview()
         for kind, data in targets[:MAX_TARGETS]:
             if kind == "workstation":
@@ -103,77 +137,124 @@ class Investigation:
             if not is_error(job):
                 found.append(("job", job))
             elif job.get("candidates"):
-                names_ = ", ".join(_ref(c) for c in job["candidates"][:5])
-                self.facts.append(f"{name} matches several jobs: {names_}.")
+                refs = [ref(c) for c in job["candidates"][:5]]
+                self.ambiguous.append((name, refs))
+                self.facts.append(f"{name} matches several jobs: {', '.join(refs)}.")
+            elif (job.get("error") or {}).get("kind") == "not_found":
+                await self._missing(name)
         return found
+
+    async def _missing(self, name: str) -> None:
+        """Record that ``name`` is not in the plan, with the closest names the plan has."""
+        key = re.sub(r"[\s-]+", "_", name.strip()).upper()
+        words = [w for w in re.split(r"[_.#]", key) if len(w) >= 3]
+        pool: set[str] = set()
+        for word in words[:3]:
+            pattern = f"*{word[:4]}*"
+            for tool in ("list_jobs", "list_job_streams"):
+                res = await self.rec.call(
+                    tool,
+                    name=pattern,
+                    limit=50,
+                    summary=functools.partial(_closest_text, pattern, key),
+                )
+                if not is_error(res):
+                    pool |= {str(i["name"]) for i in res.get("items") or [] if i.get("name")}
+        closest = difflib.get_close_matches(key, sorted(pool), n=CLOSEST, cutoff=0.5)
+        self.missing.append((name, closest))
+        self.facts.append(
+            f"{name} is not in the current plan (no job, job stream or workstation of that name)."
+            + (f" Closest names in the plan: {', '.join(closest)}." if closest else "")
+        )
 
     async def overview(self) -> None:
         """Start from the plan summary; look into the first failed jobs."""
-        s = await self.rec.call("plan_summary", summary=lambda r: clip(_summary_text(r), 300))
+        self.overview_used = True
+        s = await self.rec.call("plan_summary", summary=lambda r: clip(summary_text(r), 300))
         if is_error(s):
             self.facts.append(f"The plan could not be read: {error_text(s)}.")
             return
-        self.facts.append(_summary_text(s))
+        self.facts.append(summary_text(s))
         for j in (s.get("failed_jobs") or {}).get("items", [])[:MAX_TARGETS]:
-            full = await self.rec.call("get_job", job=_ref(j), summary=job_sentence)
+            full = await self.rec.call("get_job", job=ref(j), summary=job_sentence)
             if not is_error(full):
                 await self.job(full)
 
     async def job(self, j: dict[str, Any]) -> None:
         """Gather status, log, dependencies, workstation and known issue for one job."""
-        ref = _ref(j)
-        if ref in self._done:
+        key = ref(j)
+        if key in self._done:
             return
-        self._done.add(ref)
+        self._done.add(key)
+        self.jobs.append(j)
         self.subjects.append(str(j.get("name")))
         self.facts.append(job_sentence(j))
         internal, sub = j.get("internal_status"), j.get("substatus") or ""
         log_text = ""
-        if j.get("status") in FAILED or internal in FAILED:
-            log = await self.rec.call("get_job_log", job=ref, summary=log_sentence)
+        if failed(j):
+            log = await self.rec.call("get_job_log", job=key, summary=log_sentence)
             if not is_error(log):
+                self.logs[key] = log
                 self.facts.append(log_sentence(log))
                 log_text = "\n".join(
                     [*(log.get("error_lines") or []), *(log.get("aws_codes") or [])]
                 )
-        if internal in WAITING or j.get("status") in WAITING or j.get("unresolved_dependencies"):
-            await self._dependencies(ref)
+        if failed(j) or waiting(j) or j.get("unresolved_dependencies"):
+            await self._dependencies(key, walk=not failed(j))
         if sub in {"READY_WAITING_FOR_AGENT", "READY_WAITING_FOR_LIMIT"} or internal == "FENCE":
             row = next(
                 (w for w in await self._workstations() if w.get("name") == j.get("workstation")),
                 None,
             )
             if row is not None:
+                self.stations.append(row)
                 self.facts.append(ws_sentence(row))
         if sub == "READY_WAITING_FOR_RESOURCES":
             await self._resources()
-        await self._known_issue(log_text, internal or j.get("status"), sub, j.get("return_code"))
+        await self._known_issue(
+            key, log_text, internal or j.get("status"), sub, j.get("return_code")
+        )
 
-    async def _dependencies(self, ref: str, depth: int = 0) -> None:
-        deps = await self.rec.call("get_dependencies", job=ref, summary=_deps_text)
+    async def _dependencies(self, key: str, *, walk: bool) -> None:
+        """Read ``key``'s dependencies; for a held job walk up to the root cause (R4)."""
+        deps = await self.rec.call("get_dependencies", job=key, summary=deps_text)
         if is_error(deps):
             return
-        self.facts.append(_deps_text(deps))
+        self.deps[key] = deps
+        self.facts.append(deps_text(deps))
+        if not walk:
+            return
         preds = (deps.get("predecessors") or {}).get("items", [])
-        failed = [p for p in preds if p.get("status") in FAILED and _ref(p) not in self._done]
-        if failed and len(self._done) < 3:
-            # The held job is a symptom; the failed predecessor is the cause (R4).
-            full = await self.rec.call("get_job", job=_ref(failed[0]), summary=job_sentence)
+        preds = [p for p in preds if p.get("name") and ref(p) not in self._done]
+        # The held job is a symptom; a failed predecessor is the cause, a running one the wait.
+        bad = [p for p in preds if failed(p)]
+        if bad:
+            full = await self.rec.call("get_job", job=ref(bad[0]), summary=job_sentence)
             if not is_error(full):
+                self.chain.append(full)
                 await self.job(full)
             return
-        waiting = [p for p in preds if p.get("status") in WAITING and _ref(p) not in self._done]
-        if waiting and depth < 2:
-            # A chain of held jobs: walk up to the one that holds them all.
-            self._done.add(_ref(waiting[0]))
-            await self._dependencies(_ref(waiting[0]), depth + 1)
+        held = [p for p in preds if waiting(p) or p.get("status") in RUNNING]
+        if held and len(self.chain) < MAX_CHAIN:
+            nxt = held[0]
+            self.chain.append(nxt)
+            if nxt.get("status") in RUNNING or nxt.get("internal_status") in RUNNING:
+                full = await self.rec.call("get_job", job=ref(nxt), summary=job_sentence)
+                if not is_error(full):
+                    self.chain[-1] = full
+                    self._done.add(ref(nxt))
+                    self.jobs.append(full)
+                    self.facts.append(job_sentence(full))
+                return
+            self._done.add(ref(nxt))
+            await self._dependencies(ref(nxt), walk=True)
 
     async def _resources(self) -> None:
         res = await self.rec.call("list_resources", exhausted_only=True, summary=_resources_text)
         if not is_error(res):
             self.facts.append(_resources_text(res))
 
-    async def _known_issue(self, text: str, status: Any, sub: str, rc: Any) -> None:
+    async def _known_issue(self, key: str, text: str, status: Any, sub: str, rc: Any) -> None:
         found = await self.rec.call(
             "lookup_known_issue",
             text=text or None,
@@ -185,29 +266,28 @@ class Investigation:
             ),
         )
         if not is_error(found) and found.get("matches"):
+            self.issues[key] = found["matches"][0]
             self.facts.append(issue_sentence(found["matches"][0]))
 
     async def stream(self, s: dict[str, Any]) -> None:
         """Describe a job stream and investigate its first failed or held job."""
         self.subjects.append(str(s.get("name")))
-        self.facts.append(
-            f"Job stream {s.get('name')} is {s.get('status')} ({s.get('internal_status')}): "
-            f"{s.get('jobs', '?')} jobs, {s.get('succeeded', 0)} succeeded, "
-            f"{s.get('abended', 0)} abended."
-        )
+        self.streams.append(s)
+        self.facts.append(stream_sentence(s))
         jobs = await self.rec.call("list_jobs", stream=s.get("name"), limit=50)
         items = [] if is_error(jobs) else jobs.get("items") or []
-        bad = [j for j in items if j.get("status") in FAILED] or [
-            j for j in items if j.get("status") in WAITING | {"READY"}
+        bad = [j for j in items if failed(j)] or [
+            j for j in items if waiting(j) or j.get("status") == "READY"
         ]
         for j in bad[:1]:
-            full = await self.rec.call("get_job", job=_ref(j), summary=job_sentence)
+            full = await self.rec.call("get_job", job=ref(j), summary=job_sentence)
             if not is_error(full):
                 await self.job(full)
 
     async def workstation(self, row: dict[str, Any]) -> None:
         """Describe a workstation and the jobs waiting on it."""
         self.subjects.append(str(row.get("name")))
+        self.stations.append(row)
         self.facts.append(ws_sentence(row))
         jobs = await self.rec.call(
             "list_jobs", workstation=row.get("name"), status="READY,HOLD,WAITING,ERROR", limit=20
@@ -225,36 +305,62 @@ class Investigation:
             )
         if row.get("problems"):
             sub = "READY_WAITING_FOR_AGENT" if "unlinked" in row["problems"] else None
-            await self._known_issue("", "READY", sub or "", None)
+            await self._known_issue(str(row.get("name")), "", "READY", sub or "", None)
 
 
-def _summary_text(s: dict[str, Any]) -> str:
-    failed = (s.get("failed_jobs") or {}).get("items", [])
+def _closest_text(pattern: str, key: str, r: dict[str, Any]) -> str:
+    """Summarise a name search, the names closest to ``key`` first (so the clip keeps them)."""
+    names = sorted(
+        {str(i.get("name")) for i in r.get("items") or [] if i.get("name")},
+        key=lambda n: (-difflib.SequenceMatcher(None, key, n).ratio(), n),
+    )
+    return f"names like {pattern}: " + (", ".join(names[:12]) or "none")
+
+
+def stream_sentence(s: dict[str, Any]) -> str:
+    """Describe a job stream brief with its job counts."""
+    return (
+        f"Job stream {s.get('name')} is {s.get('status')} ({s.get('internal_status')}): "
+        f"{s.get('jobs', '?')} jobs, {s.get('succeeded', 0)} succeeded, "
+        f"{s.get('abended', 0)} abended."
+    )
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    """Describe a plan_summary result in one paragraph."""
+    failed_ = (s.get("failed_jobs") or {}).get("items", [])
     late = (s.get("late_critical_jobs") or {}).get("items", [])
     ws = s.get("workstation_problems") or []
     by = ", ".join(f"{k} {v}" for k, v in (s.get("by_status") or {}).items())
     text = f"Plan: {s.get('total_jobs')} jobs ({by})."
+
+    def one(j: dict[str, Any]) -> str:
+        rc = j.get("return_code")
+        return f"{ref(j)} ({j.get('internal_status')}" + (f", RC {rc})" if rc is not None else ")")
+
     text += (
-        " Failed: "
-        + ", ".join(
-            f"{_ref(j)} ({j.get('internal_status')}, RC {j.get('return_code')})" for j in failed[:6]
-        )
-        + "."
-        if failed
+        " Failed: " + ", ".join(one(j) for j in failed_[:6]) + "."
+        if failed_
         else " No failed jobs."
     )
     if late:
-        text += " Late critical: " + ", ".join(_ref(j) for j in late[:5]) + "."
+        text += " Late critical: " + ", ".join(ref(j) for j in late[:5]) + "."
     if ws:
         text += (
             " Workstation problems: "
             + ", ".join(f"{w['name']} ({', '.join(w['problems'])})" for w in ws[:5])
             + "."
         )
+    for note in s.get("notes") or []:
+        text += f" Note: {clip(note, 160)}."
     return text
 
 
-def _deps_text(d: dict[str, Any]) -> str:
+_summary_text = summary_text  # the name health.py imports
+
+
+def deps_text(d: dict[str, Any]) -> str:
+    """Describe a get_dependencies result: what holds the job, what waits for it."""
     job = (d.get("job") or {}).get("name")
     held = [
         f"{h.get('dependency')} ({h.get('predecessor_status') or h.get('status')})"
@@ -268,6 +374,9 @@ def _deps_text(d: dict[str, Any]) -> str:
         names = [str(s.get("name") or (s.get("job_stream") or {}).get("name")) for s in succ]
         text += f" {len(succ)} successors wait for it: {', '.join(names[:5])}."
     return text
+
+
+_deps_text = deps_text
 
 
 def _resources_text(r: dict[str, Any]) -> str:

@@ -56,10 +56,10 @@ def learn_demos(examples: Sequence[dict[str, Any]], limit: int = MAX_DEMOS) -> l
         demos.append(
             dspy.Example(
                 evidence=clip(evidence, 700),
-                past_cases="",
+                avoid="",
                 question=mask_secrets(str(question)),
                 answer=mask_secrets(str(answer)),
-            ).with_inputs("evidence", "past_cases", "question")
+            ).with_inputs("evidence", "avoid", "question")
         )
         if len(demos) >= limit:
             break

@@ -27,6 +27,9 @@ _log = logging.getLogger(__name__)
 RAM_CACHE_BYTES = 512 * 1024 * 1024
 
 
+REPEAT_PENALTY = 1.1
+
+
 def llama_cpp_installed() -> bool:
     """Tell whether llama-cpp-python can be imported here (without importing it)."""
     import importlib.util
@@ -128,6 +131,10 @@ class LocalEngine:
             "messages": _messages(request),
             "temperature": 0.0 if cfg.temperature is None else cfg.temperature,
             "max_tokens": cfg.max_tokens or 512,
+            # A small greedy model loops ("...which is held by X, which is held by X, ...");
+            # llama.cpp's repetition penalty over its last 64 tokens breaks most such loops, and
+            # the grounding guard trims what is left (resync_ext.agents.grounding).
+            "repeat_penalty": REPEAT_PENALTY,
         }
         if cfg.stop:
             kwargs["stop"] = list(cfg.stop)

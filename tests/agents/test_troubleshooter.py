@@ -11,11 +11,11 @@ from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.runner import run_agent_streaming
 from tests.agents.conftest import Events
 
-ANSWER = "Cause: PAYROLL_EXTRACT failed with ORA-01017.\nNext steps:\n1. Check the credentials."
+ANSWER = "Why: the database refused the login.\nNext steps:\n1. Check the credentials."
 
 
-def _lm(answer: str = ANSWER) -> DummyLM:
-    return DummyLM([{"answer": answer}], adapter=compact_adapter())
+def _lm(*answers: str) -> DummyLM:
+    return DummyLM([{"answer": a} for a in (answers or (ANSWER,))], adapter=compact_adapter())
 
 
 def _prompt(lm: DummyLM) -> tuple[str, str]:
@@ -37,12 +37,26 @@ async def test_failed_job_reads_log_and_known_issue(
         "list_job_streams",
         "get_job",
         "get_job_log",
+        "get_dependencies",
         "lookup_known_issue",
     ]
     calls, results = events.of("tool_call"), events.of("tool_result")
     assert [c["call_id"] for c in calls] == [r["call_id"] for r in results]
     assert all(r["ok"] for r in results)
-    assert "".join(t["content"] for t in events.of("token")) == result.answer == ANSWER
+    assert "".join(t["content"] for t in events.of("token")) == result.answer
+    # The facts are written by code, in words, the decisive log line quoted once; the model's
+    # explanation follows them.
+    lines = result.answer.splitlines()
+    assert lines[0] == (
+        "PAYROLL_EXTRACT (job stream DAILY_PAY, workstation AGT_LNX01) abended with return "
+        "code 12, at 22:01 UTC on 23 Nov."
+    )
+    assert 'The decisive log line: "ORA-01017: invalid username/password; logon denied"' in lines
+    assert result.answer.count("ORA-01017") == 1
+    assert "It holds up 1 job: PAYROLL_CALC." in result.answer
+    assert result.answer.endswith(ANSWER)
+    assert "R1." not in result.answer and "|" not in result.answer and "None" not in result.answer
+    assert result.prediction.grounding == {"checked": 0, "dropped": 0, "regenerated": 0}
     system, user = _prompt(lm)
     assert system.startswith("You help operators of HCL Workload Automation")
     assert "return code 12" in user and "ORA-01017: invalid username/password" in user
@@ -56,7 +70,7 @@ async def test_failed_job_reads_log_and_known_issue(
 async def test_held_job_is_traced_to_its_failed_predecessor(
     registry: Any, tools: Any, events: Events
 ) -> None:
-    lm = _lm("Cause: PAYROLL_CALC waits for PAYROLL_EXTRACT, which abended.")
+    lm = _lm("Why: PAYROLL_CALC waits for PAYROLL_EXTRACT, which abended.")
     agent = registry.create("tws-troubleshooter", tools)
     result = await run_agent_streaming(
         agent, lm, question="Why is PAYROLL_CALC not running?", on_event=events
@@ -64,14 +78,29 @@ async def test_held_job_is_traced_to_its_failed_predecessor(
     assert result.tool_calls[2:6] == ["get_job", "get_dependencies", "get_job", "get_job_log"]
     log_call = next(e for e in result.evidence if e["tool"] == "get_job_log")
     assert log_call["args"] == {"job": "DAILY_PAY.PAYROLL_EXTRACT"}
+    assert "It waits for DAILY_PAY.PAYROLL_EXTRACT." in result.answer
+    assert "The root cause: PAYROLL_EXTRACT" in result.answer
     _, user = _prompt(lm)
     assert "HOLD_WAITING_FOR_PREDECESSOR" in user and "ORA-01017" in user
     assert "R4" in user
 
 
 @pytest.mark.asyncio
+async def test_last_job_of_a_hold_chain_reaches_the_root_cause(registry: Any, tools: Any) -> None:
+    lm = _lm("Why: the extract failed, so nothing after it ran.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why has PAYROLL_REPORT not run?")
+    assert (
+        "It waits for DAILY_PAY.PAYROLL_CALC, which waits for DAILY_PAY.PAYROLL_EXTRACT."
+        in result.answer
+    )
+    assert "The root cause: PAYROLL_EXTRACT" in result.answer
+    assert '"ORA-01017: invalid username/password; logon denied"' in result.answer
+
+
+@pytest.mark.asyncio
 async def test_job_waiting_for_unlinked_agent_shows_workstation(registry: Any, tools: Any) -> None:
-    lm = _lm("Cause: AGT_WIN02 is unlinked.")
+    lm = _lm("Why: AGT_WIN02 is unlinked.")
     agent = registry.create("tws-troubleshooter", tools)
     await run_agent_streaming(agent, lm, question="Why has BACKUP_FILES not started?")
     _, user = _prompt(lm)
@@ -81,12 +110,81 @@ async def test_job_waiting_for_unlinked_agent_shows_workstation(registry: Any, t
 
 @pytest.mark.asyncio
 async def test_question_without_names_starts_from_plan_summary(registry: Any, tools: Any) -> None:
-    lm = _lm("Cause: four jobs failed.")
+    lm = _lm("Why: four jobs failed.")
     agent = registry.create("tws-troubleshooter", tools)
     result = await run_agent_streaming(agent, lm, question="what failed tonight?")
     assert result.tool_calls[0] == "plan_summary"
     _, user = _prompt(lm)
     assert "PAYROLL_EXTRACT" in user and "LOAD_SALES" in user
+
+
+@pytest.mark.asyncio
+async def test_a_name_not_in_the_plan_is_said_so_and_nothing_else_is_described(
+    registry: Any, tools: Any
+) -> None:
+    lm = _lm("Why: PAYROLL_EXTRACT failed with ORA-01017.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why did PAYROLL_EXTRAKT fail?")
+    assert result.answer.startswith("PAYROLL_EXTRAKT is not in the current plan")
+    assert "Did you mean PAYROLL_EXTRACT" in result.answer
+    # No other job's failure is described, and the model is not asked at all.
+    assert "ORA-01017" not in result.answer and "abended" not in result.answer
+    assert lm.history == []
+    assert "get_job_log" not in result.tool_calls and "plan_summary" not in result.tool_calls
+
+
+@pytest.mark.asyncio
+async def test_a_healthy_job_is_said_to_be_fine_without_the_model(
+    registry: Any, tools: Any
+) -> None:
+    lm = _lm("Why: it abended with ORA-01017.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Did SALES_REPORT run ok?")
+    assert result.answer == (
+        "SALES_REPORT (job stream MORNING, workstation AGT_LNX02) completed successfully with "
+        "return code 0, at 05:31 UTC on 24 Nov.\nNothing needs doing."
+    )
+    assert lm.history == []
+
+
+@pytest.mark.asyncio
+async def test_an_invented_claim_is_asked_again_and_then_removed(registry: Any, tools: Any) -> None:
+    # Both drafts name a job and an error code from nowhere in the evidence (the leak of an
+    # earlier turn's facts that the guard exists for); the second draft keeps one of them.
+    first = "Why: LOAD_SALES failed with ORA-00942.\nNext steps:\n1. Check the credentials."
+    second = "Why: the login was refused (ORA-00942).\nNext steps:\n1. Check the credentials."
+    lm = _lm(first, second)
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why did PAYROLL_EXTRACT fail?")
+    assert len(lm.history) == 2
+    _, retry = _prompt(lm)
+    assert "Avoid: ORA-00942, LOAD_SALES" in retry
+    assert "ORA-00942" not in result.answer and "LOAD_SALES" not in result.answer
+    assert "1. Check the credentials." in result.answer
+    assert "Statements the evidence does not support were removed" in result.answer
+    assert result.prediction.grounding == {"checked": 3, "dropped": 1, "regenerated": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_regenerated_answer_that_is_grounded_is_kept(registry: Any, tools: Any) -> None:
+    lm = _lm("Why: DAILY_PAY_EXTRACT failed.", "Why: the database refused the login.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why did PAYROLL_EXTRACT fail?")
+    assert result.answer.endswith("Why: the database refused the login.")
+    assert "DAILY_PAY_EXTRACT" not in result.answer
+    assert result.prediction.grounding == {"checked": 1, "dropped": 0, "regenerated": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_looping_answer_is_cut(registry: Any, tools: Any) -> None:
+    loop = (
+        "Why: PAYROLL_CALC is held by PAYROLL_EXTRACT, " + "which is held by PAYROLL_EXTRACT, " * 12
+    )
+    lm = _lm(loop)
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why did PAYROLL_EXTRACT fail?")
+    assert result.answer.count("which is held by PAYROLL_EXTRACT") == 1
+    assert result.answer.endswith("which is held by PAYROLL_EXTRACT.")
 
 
 @pytest.mark.asyncio

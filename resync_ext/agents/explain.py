@@ -1,0 +1,185 @@
+"""What the evidence-mode agents share: code gathers facts, one grounded LM call explains them.
+
+An agent program (agents/troubleshooter.py, agents/analyzer.py) subclasses :class:`EvidenceAgent`
+and says how to gather its facts (``gather``) and which lines code writes (``head``). This module
+runs the rest of the turn the same way for both:
+
+1. the facts go to the model with the question (no past turns: a small model copies them into the
+   answer as if they were tonight's facts, so history is written by code elsewhere, dated);
+2. the model's text is cleaned of loops and of a sentence the token budget cut;
+3. the grounding guard checks every name, code, return code and time in it against this turn's
+   evidence and the question; an answer that fails is asked again once, naming what it must not
+   say, and what still fails is removed, sentence by sentence, with a plain note saying so.
+
+The answer is returned whole (the runner sends it as the turn's tokens) because a checked answer
+cannot be streamed before it is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import dspy
+
+from resync_ext.agents.adapter import compact_adapter
+from resync_ext.agents.grounding import (
+    check,
+    drop_unsupported,
+    trim_incomplete,
+    trim_repetition,
+)
+from resync_ext.agents.toolbox import OnTool, ToolFn, ToolRecorder, current_recorder
+from resync_ext.agents.tooling import learn_demos
+
+_log = logging.getLogger(__name__)
+REMOVED_NOTE = (
+    "(Statements the evidence does not support were removed; the facts above are what the plan "
+    "shows.)"
+)
+
+
+@dataclass
+class Grounding:
+    """How an answer fared against its evidence: claims checked and dropped, asked twice or not."""
+
+    checked: int = 0
+    dropped: int = 0
+    regenerated: bool = False
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the counts as the ``final`` frame carries them."""
+        d = asdict(self)
+        d["regenerated"] = int(self.regenerated)
+        return d
+
+
+def evidence_texts(evidence: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return what an answer may draw on from recorded evidence: summaries and arguments."""
+    out: list[str] = []
+    for e in evidence:
+        out.append(str(e.get("summary") or ""))
+        if e.get("args"):
+            out.append(json.dumps(e["args"], default=str))
+    return out
+
+
+def clean(text: str) -> str:
+    """Drop loops and an unfinished last sentence from model output."""
+    return trim_incomplete(trim_repetition(text or ""))
+
+
+async def grounded(
+    predict: Any,
+    *,
+    facts: str,
+    question: str,
+    allowed: Sequence[str],
+) -> tuple[str, Grounding]:
+    """Ask ``predict`` to explain ``facts``; return its text checked against ``allowed``."""
+    with dspy.context(adapter=compact_adapter()):
+        out = await predict.acall(evidence=facts, question=question, avoid="")
+    text = clean(out.answer)
+    report = check(text, allowed, question)
+    stats = Grounding(checked=len(report.claims))
+    if report.ok:
+        return text, stats
+    stats.regenerated = True
+    avoid = ", ".join(dict.fromkeys(c.text for c in report.unsupported))
+    _log.info("Resync grounding: asking again without %s", avoid)
+    with dspy.context(adapter=compact_adapter()):
+        out = await predict.acall(evidence=facts, question=question, avoid=avoid)
+    text = clean(out.answer)
+    report = check(text, allowed, question)
+    stats.checked += len(report.claims)
+    if report.ok:
+        return text, stats
+    kept, dropped = drop_unsupported(text, allowed, question)
+    stats.dropped = len(dropped)
+    return (kept + "\n" + REMOVED_NOTE).strip(), stats
+
+
+class EvidenceAgent(dspy.Module):
+    """An agent whose facts are gathered and written by code and explained by one LM call."""
+
+    signature: type[dspy.Signature]
+    max_tokens = 300
+
+    def __init__(
+        self, tools: Mapping[str, ToolFn], max_iters: int = 8, mode: str = "evidence"
+    ) -> None:
+        super().__init__()
+        self.tools = dict(tools)
+        self.mode = mode
+        self.max_iters = max_iters
+        self.explain = dspy.Predict(self.signature, max_tokens=self.max_tokens)
+
+    def answer_predictors(self) -> list[Any]:
+        """None: the answer is checked before it is shown, then sent whole."""
+        return []
+
+    def stream_listeners(self) -> list[Any]:
+        """None, for the same reason."""
+        return []
+
+    def learn(self, examples: Sequence[dict[str, Any]]) -> None:
+        """Use approved turns ({question, answer, evidence}) as few-shot demos."""
+        self.explain.demos = learn_demos(examples)
+
+    async def gather(self, rec: ToolRecorder, question: str) -> Any:
+        """Call the tools through ``rec``; return the findings (``facts`` attribute: sentences)."""
+        raise NotImplementedError
+
+    def head(self, found: Any) -> list[str]:
+        """Return the lines code writes at the top of the answer."""
+        return []
+
+    def wants_model(self, found: Any) -> bool:
+        """Tell whether the model should add an explanation to the code-written lines."""
+        return True
+
+    async def answer_with_tools(self, rec: ToolRecorder, question: str) -> str | None:
+        """Answer in ``react`` mode (the model drives the tools); None where not supported."""
+        return None
+
+    async def aforward(
+        self, question: str, context: Sequence[str] = (), on_tool: OnTool | None = None
+    ) -> dspy.Prediction:
+        rec = ToolRecorder(self.tools, on_tool)
+        token = current_recorder.set(rec)
+        try:
+            if self.mode == "react":
+                drafted = await self.answer_with_tools(rec, question)
+                if drafted is not None:
+                    allowed = evidence_texts(rec.evidence)
+                    text, dropped = drop_unsupported(clean(drafted), allowed, question)
+                    stats = Grounding(checked=len(check(drafted, allowed, question).claims))
+                    stats.dropped = len(dropped)
+                    if dropped:
+                        text = (text + "\n" + REMOVED_NOTE).strip()
+                    return dspy.Prediction(
+                        answer=text, evidence=rec.evidence, grounding=stats.as_dict(), subjects=[]
+                    )
+            found = await self.gather(rec, question)
+        finally:
+            current_recorder.reset(token)
+        head = self.head(found)
+        facts = " ".join(found.facts) or "No matching job, stream or workstation found."
+        stats = Grounding()
+        body = ""
+        if self.wants_model(found):
+            allowed = [*evidence_texts(rec.evidence), *head]
+            body, stats = await grounded(
+                self.explain, facts=facts, question=question, allowed=allowed
+            )
+        answer = "\n".join(x for x in [*head, body] if x).strip()
+        return dspy.Prediction(
+            answer=answer or facts,
+            evidence=rec.evidence,
+            evidence_text=facts,
+            grounding=stats.as_dict(),
+            subjects=list(getattr(found, "subjects", [])),
+        )

@@ -1,0 +1,169 @@
+"""The facts of an answer, written by code from the investigation's findings.
+
+The status line, the root-cause chain, the decisive log line, the known issue and what the job
+holds up are rendered here, deterministically, from the tool results of this turn: a small model
+copies and merges names, so it never writes them. The model adds the explanation and next steps
+after these lines (resync_ext.agents.explain), and the grounding guard checks what it adds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from resync_ext.agents.evidence import clip, decisive_lines
+from resync_ext.agents.investigate import Investigation, failed, ref
+
+# What an internal status means, in words an operator reads (tws-api.md "Statuses").
+_WORDS = {
+    "ABEND": "abended",
+    "FAIL": "failed to launch",
+    "ERROR": "ended in error",
+    "SUCC": "completed successfully",
+    "EXEC": "is running",
+    "READY": "is ready but has not started",
+    "HOLD": "is held, waiting for its dependencies",
+    "WAIT": "is waiting",
+    "FENCE": "is held back by its workstation's fence",
+    "CANCL": "was cancelled",
+    "SUPPR": "was suppressed",
+    "PEND": "is pending",
+    "INTRO": "is being introduced into the plan",
+    "SCHED": "is scheduled for later",
+    "ABENP": "abended and is waiting for a confirmation",
+    "SUCCP": "completed and is waiting for a confirmation",
+    "EXTRN": "is an external dependency",
+}
+_COMMON_WORDS = {
+    "SUCCESSFUL": "completed successfully",
+    "RUNNING": "is running",
+    "WAITING": "is waiting",
+    "HELD": "is held",
+    "BLOCKED": "is blocked",
+    "CANCELED": "was cancelled",
+    "UNDECIDED": "has an undecided status",
+}
+HEALTHY = {"SUCC", "SUCCESSFUL"}
+
+
+def status_words(j: dict[str, Any]) -> str:
+    """Say what a job's status means, from its internal status first."""
+    internal = str(j.get("internal_status") or "").upper()
+    common = str(j.get("status") or "").upper()
+    if internal in _WORDS:
+        return _WORDS[internal]
+    if common in _COMMON_WORDS:
+        return _COMMON_WORDS[common]
+    return f"is in status {internal or common or 'unknown'}"
+
+
+def when(stamp: Any) -> str:
+    """Render an ISO timestamp as ``22:01 UTC on 23 Nov`` (the grounding guard reads both)."""
+    try:
+        t = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    zone = t.tzname() or "UTC"
+    return f"{t:%H:%M} {zone} on {t.day} {t:%b}"
+
+
+def job_line(j: dict[str, Any]) -> str:
+    """One sentence: the job, where it runs, what happened to it, with its return code and time."""
+    where = ", ".join(
+        x
+        for x in (
+            f"job stream {j['stream']}" if j.get("stream") else "",
+            f"workstation {j['workstation']}" if j.get("workstation") else "",
+        )
+        if x
+    )
+    out = f"{j.get('name')}{f' ({where})' if where else ''} {status_words(j)}"
+    if j.get("return_code") is not None and (failed(j) or j.get("internal_status") in HEALTHY):
+        out += f" with return code {j['return_code']}"
+    if j.get("end"):
+        out += f", at {when(j['end'])}"
+    elif j.get("start") and j.get("internal_status") == "EXEC":
+        out += f", since {when(j['start'])}"
+    if j.get("critical"):
+        out += "; it is a critical job" + (
+            f" due by {when(j['deadline'])}" if j.get("deadline") else ""
+        )
+    return out + "."
+
+
+def _quote(log: dict[str, Any]) -> str | None:
+    ranked = decisive_lines(log)
+    return clip(ranked[0], 180) if ranked else None
+
+
+def _issue(match: dict[str, Any]) -> str:
+    # Rule text is the product's own knowledge base; its id is for machines, the title for people.
+    cause = clip(match.get("cause"), 200, mask=False).rstrip(".")
+    return f"This matches a known issue, {match.get('title')}: {cause}."
+
+
+def _successors(inv: Investigation, key: str) -> str | None:
+    deps = inv.deps.get(key) or {}
+    succ = [s for s in (deps.get("successors") or {}).get("items", []) if s.get("name")]
+    if not succ:
+        return None
+    names = [f"{s['name']}{' (critical)' if s.get('critical') else ''}" for s in succ[:5]]
+    more = f" and {len(succ) - 5} more" if len(succ) > 5 else ""
+    noun = "job" if len(succ) == 1 else "jobs"
+    return f"It holds up {len(succ)} {noun}: {', '.join(names)}{more}."
+
+
+def facts_lines(inv: Investigation) -> list[str]:
+    """Return the code-written lines of a troubleshooting answer (may be empty)."""
+    lines: list[str] = []
+    for name, closest in inv.missing:
+        text = (
+            f"{name} is not in the current plan: no job, job stream or workstation has that name."
+        )
+        lines.append(text + (f" Did you mean {' or '.join(closest)}?" if closest else ""))
+    for name, refs in inv.ambiguous:
+        lines.append(f"{name} matches several jobs: {', '.join(refs)}. Which one do you mean?")
+    if inv.overview_used or not inv.jobs:
+        return lines
+    subject = inv.jobs[0]
+    lines.append(job_line(subject))
+    root = next((j for j in inv.chain if failed(j)), None)
+    if inv.chain:
+        path = ", which waits for ".join(ref(j) for j in inv.chain)
+        lines.append(f"It waits for {path}.")
+    cause_job = root or (subject if failed(subject) else None)
+    if cause_job is not None:
+        key = ref(cause_job)
+        if cause_job is not subject:
+            lines.append(f"The root cause: {job_line(cause_job)}")
+        log = inv.logs.get(key)
+        quote = _quote(log) if log else None
+        if quote:
+            lines.append(f'The decisive log line: "{quote}"')
+        match = inv.issues.get(key)
+        if match:
+            lines.append(_issue(match))
+        blocks = _successors(inv, key)
+        if blocks:
+            lines.append(blocks)
+    elif inv.chain and inv.chain[-1].get("internal_status") in {"EXEC"}:
+        lines.append(f"The chain waits on a running job: {job_line(inv.chain[-1])}")
+    return lines
+
+
+def needs_explanation(inv: Investigation) -> bool:
+    """Tell whether the model has anything to explain beyond the code-written facts.
+
+    Nothing when the question named only things the plan does not have, or one job that
+    completed successfully with nothing held behind it: the facts are the whole answer.
+    """
+    if inv.overview_used or inv.streams or inv.stations:
+        return True
+    if not inv.jobs:
+        return False
+    return not (
+        len(inv.jobs) == 1
+        and inv.jobs[0].get("internal_status") in HEALTHY
+        and not inv.chain
+        and not inv.missing
+    )
