@@ -2,7 +2,8 @@
 
 It sits under the TWS client's httpx pool, so no code path (the client's own methods, a raw
 ``client._http.post``, a redirect) can send a write: the check runs before a byte leaves. The
-allowed endpoints are the v2 reads of ``reference/tws-api.md`` §2.1.
+allowed endpoints are the v2 reads of ``reference/tws-api.md`` §2.1, and one path under
+``/action/``: ``GET .../workstation[/{id}]/action/health-status``, a read despite its name.
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ import httpx
 from .errors import TWSWriteRefused
 
 API = "/twsd/api/v2"
-_ID = r"(?!(?:action|count|joblog|run|query|submit[\w-]*)(?:/|$))[A-Za-z0-9][A-Za-z0-9._~%;:-]*"
+_ID = (
+    r"(?!(?:action|count|issues|joblog|run|query|submit[\w-]*)(?:/|$))"
+    r"[A-Za-z0-9][A-Za-z0-9._~%;:-]*"
+)
 _READ_PATHS = re.compile(
     r"/(?:engine/info"
-    r"|plan/job(?:/count|/joblog|/run/ID/joblog|/ID(?:/predecessors|/successors)?)?"
+    r"|plan/job(?:/count|/issues|/joblog|/run/ID/joblog|/ID(?:/predecessors|/successors)?)?"
     r"|plan/jobstream(?:/count|/ID(?:/predecessors|/successors)?)?"
-    r"|plan/(?:workstation|resource)(?:/ID)?)".replace("ID", _ID)
+    r"|plan/(?:workstation|resource)(?:/ID)?"
+    # The one ``action`` that is a read (GET in the document): a workstation's health status.
+    # Every other path under /action/ stays refused, whatever the method.
+    r"|plan/workstation(?:/ID)?/action/health-status)".replace("ID", _ID)
 )
 
 

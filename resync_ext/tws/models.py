@@ -1,64 +1,38 @@
-"""Typed views of the HWA REST API v2 plan objects (jobs, runs, streams, workstations...).
+"""Typed views of the HWA REST API v2 plan objects (jobs, runs, streams, dependencies).
 
 Attributes are snake_case; the product's camelCase names are the aliases, so
-``Job.model_validate(api_json)`` reads the engine's JSON as is. Unknown fields are ignored and
-every field is optional: engines of different versions send different subsets.
+``Job.model_validate(api_json)`` reads the engine's JSON as is. Every field is optional and
+reading is lenient (``lenient.py``): a ``null``, a missing field, an unknown field or a value of
+the wrong type never fails an object. Workstations, resources and the engine's own answers live
+in ``engine_models.py``, the status vocabulary in ``vocabulary.py``; both are re-exported here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import AliasChoices, Field
 
-# Internal (conman / compositeStatus.status) → common status, after the DWC mapping table.
-COMMON_STATUS: dict[str, str] = {
-    **dict.fromkeys(("ADD", "HOLD", "WAIT", "WAITD", "SCHED", "INTRO", "PEND"), "WAITING"),
-    **dict.fromkeys(("ARRVING", "PENDPRED"), "WAITING"),
-    "READY": "READY",
-    "FENCE": "READY",
-    "NONREPPRED": "READY_PREV_WS_NONREP",
-    **dict.fromkeys(("EXEC", "SUCCP", "ABENP", "BOUND", "STARTED"), "RUNNING"),
-    "SUCC": "SUCCESSFUL",
-    **dict.fromkeys(("ABEND", "FAIL", "FAILED"), "ERROR"),
-    **dict.fromkeys(("CANCL", "CANCEL", "CANCLP"), "CANCELED"),
-    **dict.fromkeys(("SUSP", "STUCK"), "BLOCKED"),
-    "USER STAT": "HELD",
-    **dict.fromkeys(("SUPPR", "SUPPRESS"), "SUPPRESS"),
-    **dict.fromkeys(("ERROR", "EXTRN", "DONE", "UNDCDED", "END"), "UNDECIDED"),
-    "INTRPT": "INTERRUPTED",
-    "COMPLT": "COMPLETED",
-}
-FAILED_INTERNAL = frozenset({"ABEND", "FAIL", "FAILED"})
-TERMINAL_INTERNAL = frozenset(
-    {"SUCC", "ABEND", "FAIL", "FAILED", "CANCL", "CANCEL", "SUPPR", "SUPPRESS", "DONE", "COMPLT"}
+from .engine_models import (
+    EngineInfo,
+    HealthStatus,
+    JobCount,
+    JobIssue,
+    Resource,
+    ResourceHolder,
+    Workstation,
 )
-TERMINAL_COMMON = frozenset(
-    {"SUCCESSFUL", "ERROR", "CANCELED", "SUPPRESS", "COMPLETED", "DUMMY_COMPLETED"}
+from .lenient import LenientModel as _Model
+from .lenient import Page
+from .vocabulary import (
+    COMMON_STATUS,
+    FAILED_INTERNAL,
+    TERMINAL_COMMON,
+    TERMINAL_INTERNAL,
+    common_status,
+    short_name,
 )
-
-
-def common_status(internal: str | None, substatus: str | None = None) -> str | None:
-    """Map an internal status (``ABEND``) to the common status (``ERROR``)."""
-    if not internal:
-        return None
-    if substatus == "HOLD_PRIORITY_ZERO":
-        return "HELD"
-    return COMMON_STATUS.get(internal.upper(), "UNDECIDED")
-
-
-def short_name(key: str | None) -> str:
-    """Strip the folder from a product key (``/FOLDER/AGT_LNX01`` → ``AGT_LNX01``)."""
-    return (key or "").rstrip("/").rsplit("/", 1)[-1]
-
-
-class _Model(BaseModel):
-    # frozen: the client's cache hands the same parsed objects to every caller
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
-    )
 
 
 class CompositeStatus(_Model):
@@ -93,8 +67,11 @@ class JobRun(_Model):
     composite_status: CompositeStatus | None = None
     return_code: int | None = None
     rerun_type: str | None = None
+    rerun_job: bool | None = None
+    confirmed: bool | None = None
     last_in_rerun_chain: bool | None = None
     time_info: TimeInfo | None = None
+    submitted_time: datetime | None = None
     max_duration_gone: bool | None = None
     min_duration_not_reached: bool | None = None
     run_attempt: int | None = None
@@ -193,8 +170,23 @@ class JobDefinition(_Model):
     description: str | None = None
     task: dict[str, Any] | None = None
     is_command: bool | None = None
+    estimated_duration: str | None = None
     user_logins: list[str] = Field(default_factory=list)
     recovery_option: str | None = None
+    recovery_job_name: str | None = None
+    recovery_job_workstation: str | None = None
+    recovery_repeat_occurrences: int | None = None
+    recovery_repeat_interval: str | None = None
+    abend_prompt_name: str | None = None
+    abend_prompt_text: str | None = None
+
+    @property
+    def recovery_job(self) -> str | None:
+        """Return the recovery job as ``WORKSTATION#JOB`` (None without one)."""
+        if not self.recovery_job_name:
+            return None
+        ws = short_name(self.recovery_job_workstation)
+        return f"{ws}#{self.recovery_job_name}" if ws else self.recovery_job_name
 
     @property
     def command(self) -> str | None:
@@ -266,6 +258,8 @@ class Job(_Status):
     dependencies_stats: DependenciesStats | None = None
     time_restrictions: TimeRestrictions | None = None
     critical_start: datetime | None = None
+    confidence_interval: str | None = None
+    end_time: datetime | None = None
 
     @property
     def latest_run(self) -> JobRun | None:
@@ -315,6 +309,14 @@ class JobStreamStats(_Model):
     number_of_not_running_job: int | None = None
 
 
+class JobStreamStatusFlags(_Model):
+    """Hold a job stream's status flags (late, released, pending predecessor)."""
+
+    released: bool | None = None
+    late_job_stream: bool | None = None
+    pending_predecessor: bool | None = None
+
+
 class JobStream(_Status):
     """Describe a job stream in the plan (``JobStreamInPlanV2``)."""
 
@@ -327,108 +329,16 @@ class JobStream(_Status):
     priority: int | None = None
     limit: int | None = None
     job_stream_stats: JobStreamStats | None = None
+    js_status_flags: JobStreamStatusFlags | None = None
+    time_info: TimeInfo | None = None
     dependencies: list[Dependency] = Field(default_factory=list)
     time_restrictions: TimeRestrictions | None = None
     jobs: list[Job] = Field(default_factory=list)
 
-
-class Workstation(_Model):
-    """Describe a workstation (agent, FTA, pool...) in the plan."""
-
-    id: str | None = None
-    folder: str | None = None
-    name: str = ""
-    type: str | None = None
-    host_type: str | None = None
-    os: str | None = None
-    domain_name: str | None = None
-    node_name: str | None = None
-    limit: int | None = None
-    fence: int | None = None
-    version: str | None = None
-    active_states: list[str] = Field(default_factory=list)
-    active_flags: list[str] = Field(default_factory=list)
-    ignore: bool | None = None
-
     @property
-    def is_linked(self) -> bool:
-        """Return whether the workstation is linked (any LINKED state)."""
-        return any(s.endswith("LINKED") and s != "UNLINKED" for s in self.active_states)
-
-    @property
-    def problems(self) -> list[str]:
-        """Return what stops jobs from running here (unlinked, stopped, limit 0, fence)."""
-        if self.ignore:
-            return []
-        states = set(self.active_states)
-        out: list[str] = []
-        # Pools and remote engines have no link of their own.
-        if (self.type or "").upper() not in ("POOL", "D-POOL", "REM-ENG") and not self.is_linked:
-            out.append("unlinked")
-        if self.active_states and not states & {"RUNNING", "JOBMAN_UP", "ONLINE", "MASTER"}:
-            out.append("stopped")
-        if self.limit == 0:
-            out.append("limit 0")
-        if self.fence is not None and self.fence > 0:
-            out.append(f"fence {self.fence}")
-        return out
-
-
-class ResourceHolder(_Model):
-    """Name a job or stream holding units of a resource."""
-
-    job_stream: str | None = None
-    job: str | None = None
-    quantity: int | None = None
-
-
-class Resource(_Model):
-    """Describe a resource in the plan with its availability."""
-
-    id: str | None = None
-    name: str = ""
-    workstation: str | None = None
-    description: str | None = None
-    quantity: int | None = None
-    quantity_available: int | None = None
-    quantity_in_use: int | None = None
-    holders: list[ResourceHolder] = Field(default_factory=list)
-    status: str | None = None
-
-    @property
-    def is_exhausted(self) -> bool:
-        """Return whether no unit is left."""
-        if self.quantity_available is not None:
-            return self.quantity_available <= 0
-        return self.quantity is not None and (self.quantity_in_use or 0) >= self.quantity
-
-
-class EngineInfo(_Model):
-    """Describe the engine (version, time zone, licence)."""
-
-    display_version: str | None = None
-    full_version: str | None = None
-    license_type: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
-
-
-class JobCount(_Model):
-    """Hold a job count, with counts per group when grouping was asked."""
-
-    count: int = 0
-    grouped_count: dict[str, int] = Field(default_factory=dict)
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    """Hold items gathered over one or more pages, and whether more were left."""
-
-    items: list[T]
-    total: int | None = None
-    truncated: bool = False
+    def is_late(self) -> bool:
+        """Return whether the engine flags the stream late (``jsStatusFlags.lateJobStream``)."""
+        return bool(self.js_status_flags and self.js_status_flags.late_job_stream)
 
 
 def parse_flow_node(data: dict[str, Any]) -> Job | JobStream:
@@ -436,3 +346,35 @@ def parse_flow_node(data: dict[str, Any]) -> Job | JobStream:
     if str(data.get("flowNodeType", "JOB")).upper() == "JOBSTREAM":
         return JobStream.model_validate(data)
     return Job.model_validate(data)
+
+
+__all__ = [
+    "COMMON_STATUS",
+    "FAILED_INTERNAL",
+    "TERMINAL_COMMON",
+    "TERMINAL_INTERNAL",
+    "CompositeStatus",
+    "DependenciesStats",
+    "Dependency",
+    "EngineInfo",
+    "HealthStatus",
+    "Job",
+    "JobCount",
+    "JobDefinition",
+    "JobIssue",
+    "JobOptions",
+    "JobRun",
+    "JobStatusFlags",
+    "JobStream",
+    "JobStreamStats",
+    "JobStreamStatusFlags",
+    "Page",
+    "Resource",
+    "ResourceHolder",
+    "TimeInfo",
+    "TimeRestrictions",
+    "Workstation",
+    "common_status",
+    "parse_flow_node",
+    "short_name",
+]

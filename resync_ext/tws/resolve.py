@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .client import TWSClient
 from .errors import TWSBadRequest, TWSNotFound
 from .models import Job, short_name
+from .vocabulary import oql_literal
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _ALLOWED = re.compile(r"^[A-Za-z0-9_ .#@*?/-]{1,120}$")
@@ -39,13 +40,6 @@ def squash(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", name).upper()
 
 
-def oql_literal(value: str) -> str:
-    """Quote a value for OQL; refuses quotes so a name can never change the query."""
-    if "'" in value or "\\" in value:
-        raise TWSBadRequest(f"invalid characters in {value!r}")
-    return f"'{value}'"
-
-
 def like_pattern(text: str) -> str:
     """Turn a user pattern (``*`` or ``@`` wildcards) into an OQL LIKE literal."""
     return oql_literal(normalise(text).replace("*", "@"))
@@ -68,12 +62,12 @@ def _distinct(jobs: list[Job]) -> list[Job]:
     return list(seen.values())
 
 
-async def resolve_job(client: TWSClient, text: str) -> Resolution:
-    """Find one job in the current plan from what the user wrote."""
+async def resolve_job(client: TWSClient, text: str, *, plan_id: str | None = None) -> Resolution:
+    """Find one job in the current plan (or the plan ``plan_id``) from what the user wrote."""
     text = text.strip()
     if _UUID.match(text):
         try:
-            return Resolution(job=await client.get_job(text), how="id")
+            return Resolution(job=await client.get_job(text, plan_id=plan_id), how="id")
         except TWSNotFound:
             pass
     if not _ALLOWED.match(text):
@@ -85,12 +79,18 @@ async def resolve_job(client: TWSClient, text: str) -> Resolution:
     if ws:
         scope += f" AND jobStreamWorkstation LIKE {oql_literal('@' + ws)}"
 
-    exact = (await client.list_jobs(f"name = {oql_literal(name)}{scope}", limit=20)).items
+    exact = (
+        await client.list_jobs(f"name = {oql_literal(name)}{scope}", limit=20, plan_id=plan_id)
+    ).items
     if exact:
         return _pick(exact, "exact")
     tokens = [t for t in re.split(r"[_\s]+", name) if t]
     pattern = "@" + "@".join(tokens) + "@"
-    like = (await client.list_jobs(f"name LIKE {like_pattern(pattern)}{scope}", limit=50)).items
+    like = (
+        await client.list_jobs(
+            f"name LIKE {like_pattern(pattern)}{scope}", limit=50, plan_id=plan_id
+        )
+    ).items
     if like:
         same = [j for j in like if squash(j.name) == squash(name)]
         return _pick(same or like, "like")
@@ -99,7 +99,9 @@ async def resolve_job(client: TWSClient, text: str) -> Resolution:
     pool: list[Job] = []
     for tok in {t[:4] for t in tokens if len(t) >= 3}:
         page = await client.list_jobs(
-            f"name LIKE {like_pattern('@' + tok + '@')}", limit=_CANDIDATE_QUERY_LIMIT
+            f"name LIKE {like_pattern('@' + tok + '@')}",
+            limit=_CANDIDATE_QUERY_LIMIT,
+            plan_id=plan_id,
         )
         pool.extend(page.items)
     pool = _distinct(pool)

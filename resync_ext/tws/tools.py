@@ -1,31 +1,46 @@
 """Read-only TWS tools for agents: small typed async functions returning bounded, plain data.
 
 Every tool answers a dict; failures come back as ``{"error": {"kind", "message"}}`` and never
-raise into the agent loop. Lists are capped and say how many items were left out. Text from
+raise into the agent loop. Lists are capped and say how many items were left out; ``notes`` says
+what could not be read (a part of the plan summary, a value a newer engine sends). Text from
 the engine (job logs, commands) is masked with ``mask_secrets`` before it leaves here, and job-log
 lines that read like instructions to the assistant are withheld and flagged (injection.py).
+How objects are shown lives in briefs.py, the status vocabulary in vocabulary.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from resync_ext.redact import mask_secrets
 
+from .briefs import (
+    MAX_LIST,
+    bounded,
+    drop_none,
+    duration_facts,
+    hints,
+    iso,
+    job_brief,
+    job_notes,
+    run_brief,
+    status_matches,
+    stream_brief,
+    tool,
+    with_notes,
+)
 from .client import TWSClient
 from .errors import TWSError
 from .injection import report, scan_lines
 from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
-from .models import COMMON_STATUS, Job, JobStream, short_name
+from .log_reader import ERROR_LINE as _ERROR_LINE
+from .models import Job, JobStream, Workstation, short_name
 from .resolve import like_pattern, oql_literal, resolve_job
-
-log = logging.getLogger("resync_ext.tws.tools")
+from .summary import plan_summary as _plan_summary
+from .vocabulary import status_clause, stream_status_clause
 
 TOOL_NAMES = (
     "plan_summary",
@@ -38,131 +53,7 @@ TOOL_NAMES = (
     "list_resources",
     "lookup_known_issue",
 )
-MAX_LIST = 50
-_COMMON = frozenset(COMMON_STATUS.values()) | {"SUCCESSFUL", "HELD"}
-_ALIASES = {
-    "FAILED": "ERROR",
-    "FAILURE": "ERROR",
-    "ABENDED": "ABEND",
-    "SUCCESS": "SUCCESSFUL",
-    "SUCCEED": "SUCCESSFUL",
-    "RUNNING": "RUNNING",
-    "HELD": "HELD",
-    "CANCELLED": "CANCELED",
-}
-_ERROR_LINE = re.compile(
-    r"error|fail|exception|denied|fatal|not found|no such|cannot|can't|unable|killed|"
-    r"refused|timed? ?out|\bORA-\d+|\bAWS[A-Z]{3}\d{3}E|\bSQL\d+N|errno|traceback|space left",
-    re.IGNORECASE,
-)
-
-
-def _tool(fn: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """Turn exceptions into ``{"error": ...}`` data so the agent loop never sees a raise."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return await fn(*args, **kwargs)
-        except TWSError as e:
-            return {"error": e.to_dict()}
-        except (ValueError, TypeError) as e:
-            return {"error": {"kind": "bad_request", "message": str(e)}}
-        except Exception as e:  # a tool must answer; the log keeps the traceback
-            log.exception("tool %s failed", fn.__name__)
-            return {"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}
-
-    return wrapper
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v not in (None, [], {}, "")}
-
-
-def job_brief(job: Job) -> dict[str, Any]:
-    """Return the few facts about a job an agent needs in a list."""
-    run = job.latest_run
-    times = run.time_info if run else None
-    return _drop_none(
-        {
-            "id": job.id,
-            "name": job.name,
-            "stream": job.job_stream_name,
-            "workstation": short_name(job.workstation),
-            "status": job.status,
-            "internal_status": job.internal_status,
-            "substatus": job.substatus,
-            "return_code": job.return_code,
-            "start": _iso(times.actual_start_time) if times else None,
-            "end": _iso(times.actual_end_time) if times else None,
-            "critical": True if job.is_critical else None,
-            "late": True if job.is_late else None,
-        }
-    )
-
-
-def stream_brief(stream: JobStream) -> dict[str, Any]:
-    """Return the few facts about a job stream an agent needs in a list."""
-    st = stream.job_stream_stats
-    return _drop_none(
-        {
-            "id": stream.id,
-            "name": stream.name,
-            "workstation": short_name(stream.workstation),
-            "status": stream.status,
-            "internal_status": stream.internal_status,
-            "sched_time": _iso(stream.sched_time),
-            "jobs": st.number_of_job if st else None,
-            "succeeded": st.number_of_successfull_job if st else None,
-            "abended": st.number_of_abended_job if st else None,
-            "limit": stream.limit if stream.limit not in (None, -1) else None,
-        }
-    )
-
-
-def _bounded(items: list[Any], limit: int, total: int | None, truncated: bool) -> dict[str, Any]:
-    shown = items[: max(1, min(limit, MAX_LIST))]
-    known = total if total is not None else len(items)
-    left = max(known - len(shown), len(items) - len(shown))
-    out: dict[str, Any] = {"returned": len(shown), "total": known}
-    if left or truncated:
-        out["left_out"] = left
-        out["note"] = "more matched than shown; narrow the filters to see them"
-    return {"items": shown, **out}
-
-
-def status_clause(status: str) -> str:
-    """Build the OQL term for a status (common such as ERROR, or internal such as ABEND)."""
-    values = [_ALIASES.get(s, s) for s in re.split(r"[,\s]+", status.upper()) if s]
-    common = [v for v in values if v in _COMMON]
-    internal = [v for v in values if v not in common]
-    terms = []
-    if common:
-        terms.append(f"jobruns.commonStatus IN [{', '.join(oql_literal(v) for v in common)}]")
-    if internal:
-        terms.append(
-            f"jobruns.compositeStatus.status IN [{', '.join(oql_literal(v) for v in internal)}]"
-        )
-    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
-
-
-def _status_matches(job: Job, status: str) -> bool:
-    wanted = {_ALIASES.get(s, s) for s in re.split(r"[,\s]+", status.upper()) if s}
-    return bool(wanted & {job.status or "", job.internal_status or ""})
-
-
-def _hints(
-    status: str | None, substatus: str | None, rc: int | None, text: str | None = None
-) -> list[str]:
-    """Name the best known-issue rules for these facts (details via lookup_known_issue)."""
-    if status in ("SUCC", None) and not substatus and not text:
-        return []
-    found = _lookup(text, status, substatus, rc, limit=2)
-    return [f"{m['rule']}: {m['title']}" for m in found]
+_tool = tool  # the name the tools were decorated with before the split
 
 
 class TWSTools:
@@ -171,8 +62,10 @@ class TWSTools:
     def __init__(self, client: TWSClient) -> None:
         self.client = client
 
-    async def _job(self, job: str) -> tuple[Job | None, dict[str, Any] | None]:
-        res = await resolve_job(self.client, job)
+    async def _job(
+        self, job: str, plan_id: str | None = None
+    ) -> tuple[Job | None, dict[str, Any] | None]:
+        res = await resolve_job(self.client, job, plan_id=plan_id)
         if res.job is not None:
             return res.job, None
         if res.candidates:
@@ -184,48 +77,18 @@ class TWSTools:
                 },
                 "candidates": [job_brief(j) for j in res.candidates],
             }
-        return None, {
-            "error": {"kind": "not_found", "message": f"no job like {job!r} in the current plan"}
-        }
+        where = f"plan {plan_id}" if plan_id else "the current plan"
+        return None, {"error": {"kind": "not_found", "message": f"no job like {job!r} in {where}"}}
 
-    @_tool
-    async def plan_summary(self) -> dict[str, Any]:
+    @tool
+    async def plan_summary(self, plan_id: str | None = None) -> dict[str, Any]:
         """Summarise the current plan: job counts by status, failed jobs, late critical jobs,
-        why waiting jobs are stuck, workstations that cannot run jobs and exhausted resources.
-        Start here for "what went wrong overnight?"."""
-        c = self.client
-        counts, failed, critical, waiting, stations, resources = await asyncio.gather(
-            c.count_jobs("status"),
-            c.list_jobs(status_clause("ABEND,FAIL"), limit=100),
-            c.list_jobs("jobOptions.critical = true", limit=300),
-            c.list_jobs(status_clause("HOLD,READY,FENCE,WAIT,PEND"), limit=1000),
-            c.list_workstations(limit=500),
-            c.list_resources(limit=500),
-        )
-        failures = [j for j in failed.items if j.is_failure]
-        late = [j for j in critical.items if j.is_late and j.status != "SUCCESSFUL"]
-        reasons: dict[str, int] = {}
-        for j in waiting.items:
-            key = j.substatus or j.internal_status or "UNKNOWN"
-            reasons[key] = reasons.get(key, 0) + 1
-        ws_problems = [
-            {"name": w.name, "problems": w.problems} for w in stations.items if w.problems
-        ]
-        return _drop_none(
-            {
-                "total_jobs": counts.count,
-                "by_status": counts.grouped_count,
-                "failed_jobs": _bounded(
-                    [job_brief(j) for j in failures], 15, failed.total, failed.truncated
-                ),
-                "late_critical_jobs": _bounded([job_brief(j) for j in late], 10, len(late), False),
-                "waiting_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-                "workstation_problems": ws_problems[:15],
-                "exhausted_resources": [r.name for r in resources.items if r.is_exhausted][:15],
-            }
-        )
+        why waiting jobs are stuck, workstations that cannot run jobs, exhausted resources and
+        late job streams. Start here for "what went wrong overnight?". plan_id: a previous
+        plan's id, to ask about it after the plan turned over."""
+        return await _plan_summary(self.client, plan_id)
 
-    @_tool
+    @tool
     async def list_jobs(
         self,
         status: str | None = None,
@@ -233,11 +96,13 @@ class TWSTools:
         workstation: str | None = None,
         name: str | None = None,
         limit: int = 20,
+        plan_id: str | None = None,
     ) -> dict[str, Any]:
         """List jobs in the current plan, filtered. status: a common status (ERROR, WAITING,
         READY, RUNNING, SUCCESSFUL, HELD, CANCELED, BLOCKED) or an internal one (ABEND, FAIL,
         HOLD, EXEC, SUCC...), comma-separated for several. stream: job stream name.
-        workstation: workstation name. name: job name pattern, * as wildcard. limit: at most 50."""
+        workstation: workstation name. name: job name pattern, * as wildcard. limit: at most 50.
+        plan_id: a previous plan's id instead of the current plan."""
         terms = []
         if status:
             terms.append(status_clause(status))
@@ -247,43 +112,80 @@ class TWSTools:
             terms.append(f"workstation LIKE {like_pattern('@' + short_name(workstation))}")
         if name:
             terms.append(f"name LIKE {like_pattern(name)}")
-        page = await self.client.list_jobs(" AND ".join(terms) or None, limit=min(limit, MAX_LIST))
-        jobs = [j for j in page.items if not status or _status_matches(j, status)]
-        return _bounded([job_brief(j) for j in jobs], limit, page.total, page.truncated)
+        page = await self.client.list_jobs(
+            " AND ".join(terms) or None, limit=min(limit, MAX_LIST), plan_id=plan_id
+        )
+        jobs = [j for j in page.items if not status or status_matches(j, status)]
+        out = bounded([job_brief(j) for j in jobs], limit, page.total, page.truncated)
+        return with_notes(out, [*page.notes, *(n for j in jobs for n in job_notes(j))])
 
-    @_tool
-    async def get_job(self, job: str) -> dict[str, Any]:
+    @tool
+    async def get_job(self, job: str, plan_id: str | None = None) -> dict[str, Any]:
         """Get one job by name or id (e.g. "payroll extract", "DAILY_PAY.PAYROLL_EXTRACT"): its
-        status, latest run, return code, times, command, user and unresolved dependencies."""
-        found, err = await self._job(job)
+        status, latest run and rerun history, return code, times and estimated vs actual
+        duration, command, user, recovery, abend prompt, unresolved dependencies and the issues
+        the engine itself reports. plan_id: a previous plan's id instead of the current plan."""
+        found, err = await self._job(job, plan_id)
         if found is None:
             return err or {}
-        full = await self.client.get_job(found.id or "")
+        jid = found.id or ""
+        full, issues = await asyncio.gather(
+            self.client.get_job(jid, plan_id=plan_id),
+            self._issues(jid) if not plan_id else _none(),
+            return_exceptions=True,
+        )
+        if isinstance(full, BaseException):
+            raise full
+        notes = job_notes(full)
+        if isinstance(issues, BaseException):
+            notes.append(f"the engine's job issues could not be read: {_why(issues)}")
+            issues = None
         d = full.job_definition
         restr = full.time_restrictions
         waiting = [dep.label() for dep in full.dependencies if not dep.is_satisfied]
-        return _drop_none(
+        out = drop_none(
             {
                 **job_brief(full),
                 "qualified_name": full.qualified_name,
+                "plan_id": plan_id,
                 "priority": full.priority,
                 "runs": len(full.jobruns),
                 "run_id": full.latest_run.id if full.latest_run else None,
+                "rerun_history": [run_brief(r) for r in full.jobruns[-10:]]
+                if len(full.jobruns) > 1
+                else None,
+                **duration_facts(full),
                 "command": mask_secrets(d.command) if d and d.command else None,
                 "user": ", ".join(d.user_logins) if d and d.user_logins else None,
                 "recovery": d.recovery_option if d else None,
-                "deadline": _iso(restr.deadline_time) if restr else None,
-                "critical_start": _iso(full.critical_start),
+                "recovery_job": d.recovery_job if d else None,
+                "abend_prompt": mask_secrets(d.abend_prompt_text)
+                if d and d.abend_prompt_text
+                else None,
+                "deadline": iso(restr.deadline_time) if restr else None,
+                "late_action": restr.late_action if restr else None,
+                "critical_start": iso(full.critical_start),
                 "unresolved_dependencies": waiting[:10],
-                "known_issues": _hints(full.internal_status, full.substatus, full.return_code),
+                "engine_issues": [
+                    drop_none({"type": i.issue_type, "message": i.issue_message})
+                    for i in (issues or [])[:10]
+                ],
+                "known_issues": hints(full.internal_status, full.substatus, full.return_code),
             }
         )
+        return with_notes(out, notes)
 
-    @_tool
-    async def get_job_log(self, job: str, tail_lines: int = 30) -> dict[str, Any]:
+    async def _issues(self, job_id: str) -> list[Any]:
+        return await self.client.job_issues(f"id = {oql_literal(job_id)}")
+
+    @tool
+    async def get_job_log(
+        self, job: str, tail_lines: int = 30, plan_id: str | None = None
+    ) -> dict[str, Any]:
         """Read the job log of a job's latest run (by name or id): the error lines, the last
-        tail_lines lines (at most 100), the exit status and AWS* codes. Secrets are masked."""
-        found, err = await self._job(job)
+        tail_lines lines (at most 100), the exit status and AWS* codes. Secrets are masked.
+        A very long log is read within a bound: its head, error lines and tail."""
+        found, err = await self._job(job, plan_id)
         if found is None:
             return err or {}
         full = found if found.latest_run else await self.client.get_job(found.id or "")
@@ -294,7 +196,8 @@ class TWSTools:
                 "status": full.status,
                 "error": {"kind": "not_found", "message": "the job has not run: no log yet"},
             }
-        text = mask_secrets(await self.client.get_job_log(run.id))
+        log = await self.client.read_job_log(run.id, plan_id=plan_id)
+        text = mask_secrets(log.text)
         lines = text.splitlines()
         # Lines addressed to the assistant are withheld: a marker takes their place and they
         # are reported apart, labelled as data (see injection.py).
@@ -304,27 +207,36 @@ class TWSTools:
         errors = [s.marker() for s in suspicious] + [
             ln.strip()[:240]
             for ln in lines
-            if _ERROR_LINE.search(ln) and not ln.startswith(("=", "[SUSPICIOUS CONTENT"))
+            if _ERROR_LINE.search(ln) and not ln.startswith(("=", "[SUSPICIOUS CONTENT", "[... "))
         ]
         tail = lines[-max(1, min(tail_lines, 100)) :]
-        return _drop_none(
+        out = drop_none(
             {
                 "job": full.name,
                 "stream": full.job_stream_name,
                 "run_id": run.id,
                 "status": full.status,
                 "return_code": run.return_code,
-                "lines": len(lines),
+                "lines": log.total_lines,
                 "error_lines": errors[:20],
                 "error_lines_left_out": max(0, len(errors) - 20),
                 "aws_codes": aws_codes(text),
-                "known_issues": _hints(full.internal_status, full.substatus, run.return_code, text),
+                "known_issues": hints(full.internal_status, full.substatus, run.return_code, text),
                 "tail": "\n".join(ln[:240] for ln in tail),
                 "suspicious_content": report(suspicious) if suspicious else None,
+                "log_bytes": log.total_bytes if log.truncated else None,
+                "log_lines_left_out": log.omitted_lines,
             }
         )
+        notes = []
+        if log.truncated:
+            notes.append(
+                f"the log is {log.total_bytes} bytes: only its head, error lines and last "
+                f"lines were read ({log.omitted_lines} lines left out)"
+            )
+        return with_notes(out, notes)
 
-    @_tool
+    @tool
     async def get_dependencies(self, job: str, depth: int = 1) -> dict[str, Any]:
         """Show what a job waits for and what waits for it: predecessors and successors (depth
         1-3) with their status, and the unsatisfied dependencies (jobs, resources, prompts,
@@ -344,7 +256,7 @@ class TWSTools:
             return job_brief(n) if isinstance(n, Job) else {"job_stream": stream_brief(n)}
 
         held_by = [
-            _drop_none(
+            drop_none(
                 {
                     "dependency": d.label(),
                     "type": d.dependency_type,
@@ -357,43 +269,46 @@ class TWSTools:
             for d in full.dependencies
             if not d.is_satisfied
         ]
-        return {
-            "job": job_brief(full),
-            "held_by": held_by[:20],
-            "predecessors": _bounded([node(n) for n in preds], 20, None, False),
-            "successors": _bounded([node(n) for n in succs], 20, None, False),
-        }
+        return with_notes(
+            {
+                "job": job_brief(full),
+                "held_by": held_by[:20],
+                "predecessors": bounded([node(n) for n in preds], 20, None, False),
+                "successors": bounded([node(n) for n in succs], 20, None, False),
+            },
+            job_notes(full),
+        )
 
-    @_tool
+    @tool
     async def list_job_streams(
         self, status: str | None = None, name: str | None = None, limit: int = 20
     ) -> dict[str, Any]:
-        """List job streams in the current plan with job counts. status: common (ERROR,
-        RUNNING, WAITING, SUCCESSFUL...) or internal (ABEND, STUCK...). name: pattern, *
-        wildcard. limit: at most 50."""
+        """List job streams in the current plan with job counts and the engine's late flag.
+        status: common (ERROR, RUNNING, WAITING, SUCCESSFUL...) or internal (ABEND, STUCK...).
+        name: pattern, * wildcard. limit: at most 50."""
         terms = []
         if status:
-            values = [_ALIASES.get(s, s) for s in re.split(r"[,\s]+", status.upper()) if s]
-            field = (
-                "commonStatus" if all(v in _COMMON for v in values) else "compositeStatus.status"
-            )
-            terms.append(f"{field} IN [{', '.join(oql_literal(v) for v in values)}]")
+            terms.append(stream_status_clause(status))
         if name:
             terms.append(f"name LIKE {like_pattern(name)}")
         page = await self.client.list_job_streams(
             " AND ".join(terms) or None, limit=min(limit, MAX_LIST)
         )
-        return _bounded([stream_brief(s) for s in page.items], limit, page.total, page.truncated)
+        out = bounded([stream_brief(s) for s in page.items], limit, page.total, page.truncated)
+        return with_notes(out, [*page.notes, *(n for s in page.items for n in job_notes(s))])
 
-    @_tool
+    @tool
     async def list_workstations(
         self, problems_only: bool = False, limit: int = 50
     ) -> dict[str, Any]:
         """List workstations with their state, limit and fence, flagging the ones that cannot
-        run jobs (unlinked, stopped, limit 0, fence raised). problems_only: only those."""
+        run jobs (unlinked, stopped, limit 0, fence raised) with the engine's health check of
+        each of those. problems_only: only those."""
         page = await self.client.list_workstations(limit=500)
+        troubled = [w for w in page.items if w.problems]
+        health, notes = await self._health(troubled)
         rows = [
-            _drop_none(
+            drop_none(
                 {
                     "name": w.name,
                     "type": w.type,
@@ -402,16 +317,33 @@ class TWSTools:
                     "limit": w.limit,
                     "fence": w.fence,
                     "problems": w.problems,
+                    "health": health.get(w.id or ""),
                 }
             )
             for w in page.items
             if w.problems or not problems_only
         ]
-        out = _bounded(rows, limit, len(rows), page.truncated)
-        out["with_problems"] = sum(1 for w in page.items if w.problems)
-        return out
+        out = bounded(rows, limit, len(rows), page.truncated)
+        out["with_problems"] = len(troubled)
+        return with_notes(out, [*page.notes, *notes])
 
-    @_tool
+    async def _health(self, stations: list[Workstation]) -> tuple[dict[str, str], list[str]]:
+        """Ask the engine's health check of ``stations`` (one read); a failure is a note."""
+        names = [w.name for w in stations if w.name][:MAX_LIST]
+        if not names:
+            return {}, []
+        oql = f"name IN [{', '.join(oql_literal(n) for n in names)}]"
+        try:
+            answers = await self.client.workstation_health(oql, max_objects=len(names))
+        except TWSError as e:
+            return {}, [f"workstation health could not be read: {e.message}"]
+        return {
+            a.id: ("check failed: " if a.failed else "") + (a.message or "")
+            for a in answers
+            if a.id and a.message
+        }, []
+
+    @tool
     async def list_resources(
         self, name: str | None = None, exhausted_only: bool = False, limit: int = 50
     ) -> dict[str, Any]:
@@ -420,7 +352,7 @@ class TWSTools:
         oql = f"name LIKE {like_pattern(name)}" if name else None
         page = await self.client.list_resources(oql, limit=500)
         rows = [
-            _drop_none(
+            drop_none(
                 {
                     "name": r.name,
                     "workstation": short_name(r.workstation),
@@ -434,9 +366,9 @@ class TWSTools:
             for r in page.items
             if r.is_exhausted or not exhausted_only
         ]
-        return _bounded(rows, limit, len(rows), page.truncated)
+        return with_notes(bounded(rows, limit, len(rows), page.truncated), page.notes)
 
-    @_tool
+    @tool
     async def lookup_known_issue(
         self,
         text: str | None = None,
@@ -453,10 +385,26 @@ class TWSTools:
         return {"matches": matches}
 
 
+async def _none() -> None:
+    return None
+
+
+def _why(error: BaseException) -> str:
+    return error.message if isinstance(error, TWSError) else f"{type(error).__name__}: {error}"
+
+
 def build_tools(client: TWSClient) -> dict[str, Callable[..., Awaitable[dict[str, Any]]]]:
     """Return the read-only TWS tools bound to ``client``, keyed by tool name."""
     tools = TWSTools(client)
     return {name: getattr(tools, name) for name in TOOL_NAMES}
 
 
-__all__ = ["TOOL_NAMES", "TWSTools", "build_tools", "job_brief"]
+__all__ = [
+    "MAX_LIST",
+    "TOOL_NAMES",
+    "TWSTools",
+    "build_tools",
+    "job_brief",
+    "status_clause",
+    "stream_brief",
+]

@@ -98,4 +98,7 @@ async def test_all_tools_and_reads_send_only_gets(twsim: ThreadedSimulator) -> N
     calls = twsim.calls()
     assert len(calls) > 10
     assert {x["method"] for x in calls} == {"GET"}
-    assert not [x for x in calls if "/action/" in x["path"]]
+    # The one read under /action/ (GET in the document) is a workstation's health status.
+    actions = [x["path"] for x in calls if "/action/" in x["path"]]
+    assert actions and all(p.endswith("/plan/workstation/action/health-status") for p in actions)
+    assert all(x["status"] == 200 for x in calls if "/action/" in x["path"])

@@ -29,7 +29,7 @@ def put(client: httpx.Client, path: str, body: Any = None, **params: Any) -> htt
 
 
 def state(j: dict[str, Any]) -> tuple[str, str | None]:
-    return j["lastRunCompositeStatus"]["status"], j["lastRunCompositeStatus"]["substatus"]
+    return j["lastRunCompositeStatus"]["status"], j["lastRunCompositeStatus"].get("substatus")
 
 
 def test_rerun_after_fix_releases_the_successors(client: httpx.Client) -> None:
@@ -92,9 +92,9 @@ def test_confirm_and_prompt_reply(client: httpx.Client) -> None:
     close = client.get(f"{API}/plan/job/{job(client, 'FIN_MONTHEND', 'CLOSE_PERIOD')['id']}")
     (prompt,) = [d for d in close.json()["dependencies"] if d["dependencyType"] == "PROMPT"]
     assert prompt["promptStatus"] == "ASKED"
-    bad = put(client, f"/plan/prompt/{prompt['promptId']}/action/reply", {"answer": "yes"})
+    bad = put(client, f"/plan/prompt/{prompt['id']}/action/reply", {"answer": "yes"})
     assert bad.status_code == 400
-    ok = put(client, f"/plan/prompt/{prompt['promptId']}/action/reply", {"answer": True})
+    ok = put(client, f"/plan/prompt/{prompt['id']}/action/reply", {"answer": True})
     assert ok.status_code == 200
     assert state(job(client, "FIN_MONTHEND", "CLOSE_PERIOD")) == ("READY", None)
 

@@ -22,7 +22,8 @@ INFO = "/twsd/api/v2/engine/info"
 def test_faults_validate_and_update_partially(twsim: ThreadedSimulator) -> None:
     url = f"{twsim.url}/twsim/faults"
     assert httpx.get(url).json() == {
-        "latency_ms": 0, "error_rate": 0.0, "error_status": 500, "down": False, "auth_fail": False
+        "latency_ms": 0, "error_rate": 0.0, "error_status": 500, "down": False, "auth_fail": False,
+        "error_paths": [],
     }  # fmt: skip
     r = httpx.put(url, json={"error_rate": 0.5})
     assert r.status_code == 200 and r.json()["error_rate"] == 0.5 and r.json()["latency_ms"] == 0

@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--certfile", default=None, help="serve HTTPS with this PEM certificate")
     parser.add_argument("--keyfile", default=None, help="private key of --certfile (PEM)")
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="answer leniently (any Accept, no required parameters, nulls) instead of holding "
+        "requests and answers to the product's document (strict, the default)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -55,12 +61,13 @@ async def _serve(args: argparse.Namespace) -> None:
         api_key=args.api_key,
         now=args.now,
         ssl_context=context,
+        strict=not args.lenient,
     )
     plan = running.plan
     print(
         f"resync-twsim: scenario {plan.name} ({len(plan.jobs)} jobs, now "
         f"{plan.now:%Y-%m-%dT%H:%M:%SZ}) at {running.url}/twsd/api/v2 "
-        f"(user {running.user})",
+        f"(user {running.user}, {'strict' if not args.lenient else 'lenient'})",
         flush=True,
     )
     stop = asyncio.Event()

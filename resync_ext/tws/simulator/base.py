@@ -16,12 +16,14 @@ from resync_ext.tws.simulator.control import CallLog, Faults
 from resync_ext.tws.simulator.errors import (
     BadRequest,
     InjectedError,
+    NotAcceptable,
     NotFound,
     SimulatorError,
     Unauthorized,
 )
 from resync_ext.tws.simulator.plan import Plan
-from resync_ext.tws.simulator.scenario import ScenarioSpec
+from resync_ext.tws.simulator.scenario import ScenarioSpec, previous_spec
+from resync_ext.tws.simulator.strict import JSON, accepts, without_nulls
 
 
 class SimulatorState:
@@ -34,15 +36,23 @@ class SimulatorState:
         user: str = "demo",
         password: str = "demo",
         api_key: str | None = None,
+        strict: bool = True,
     ) -> None:
         self.spec = spec
         self.now = now
         self.user = user
         self.password = password
         self.api_key = api_key
+        #: hold requests and answers to the document (see strict.py)
+        self.strict = strict
         self.plan = Plan(spec, now)
+        self.previous = self._previous()
         self.faults = Faults(**spec.faults.model_dump())
         self.calls = CallLog()
+
+    def _previous(self) -> Plan | None:
+        prev = previous_spec(self.spec)
+        return Plan(prev) if prev is not None else None
 
     def rebuilt(self) -> Plan:
         """Build a fresh plan from the scenario (blocking; run it off the event loop)."""
@@ -53,6 +63,14 @@ class SimulatorState:
         self.plan = plan
         self.faults = Faults(**self.spec.faults.model_dump())
         self.calls.clear()
+
+    def plan_by_id(self, plan_id: str) -> Plan:
+        """Return the current plan (``current`` or its id) or the previous one by its id."""
+        if plan_id in ("current", self.plan.plan_id):
+            return self.plan
+        if self.previous is not None and plan_id == self.previous.plan_id:
+            return self.previous
+        raise NotFound(f"The plan {plan_id} was not found.")
 
 
 class BaseHandler(web.RequestHandler):
@@ -122,9 +140,18 @@ class BaseHandler(web.RequestHandler):
 
 
 class HWAHandler(BaseHandler):
-    """Base of the HWA endpoints: record the call, apply faults, check credentials."""
+    """Base of the HWA endpoints: record the call, apply faults, check credentials and, in
+    strict mode, what the request accepts and the parameters the document requires."""
 
     _call: dict[str, Any] | None = None
+    #: the one media type the endpoint serves (strict mode answers 406 when not accepted)
+    produces = JSON
+    #: query parameters the document marks required (strict mode answers 400 without them)
+    required: tuple[str, ...] = ()
+
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        """Finish with a JSON body; strict mode sends no ``null`` (the document has none)."""
+        super().write_json(without_nulls(obj) if self.sim.strict else obj, status)
 
     def _auth_kind(self) -> str | None:
         header = self.request.headers.get("Authorization", "")
@@ -171,8 +198,27 @@ class HWAHandler(BaseHandler):
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.auth_fail or not self._authenticated():
             raise Unauthorized("AWSBEH021E The user is not authorized: invalid credentials.")
-        if faults.error_rate and random.random() < faults.error_rate:
+        if (
+            faults.error_rate
+            and faults.applies_to(req.path)
+            and random.random() < faults.error_rate
+        ):
             raise InjectedError(faults.error_status)
+        if sim.strict:
+            self.check_document()
+
+    def check_document(self) -> None:
+        """Refuse what an engine enforcing its document refuses: 406 and missing parameters."""
+        if self.request.method in ("GET", "HEAD") and not accepts(
+            self.request.headers.get("Accept"), self.produces
+        ):
+            raise NotAcceptable(
+                f"AWSBHU003E This resource serves {self.produces} only; the request accepts "
+                f"{self.request.headers.get('Accept')!r}."
+            )
+        for name in self.required:
+            if not self.get_query_argument(name, None):
+                raise BadRequest(f"AWSBHU005E The required parameter {name} is missing.")
 
     def on_finish(self) -> None:
         """Note the status the call was answered with."""
@@ -180,12 +226,8 @@ class HWAHandler(BaseHandler):
             self._call["status"] = self.get_status()
 
     def plan_for_request(self) -> Plan:
-        """Return the plan named by ``plan_id`` (``current`` or the plan's own id)."""
-        plan = self.sim.plan
-        plan_id = self.get_query_argument("plan_id", "current") or "current"
-        if plan_id not in ("current", plan.plan_id):
-            raise NotFound(f"The plan {plan_id} was not found.")
-        return plan
+        """Return the plan named by ``plan_id`` (``current``, its id, or the previous plan's)."""
+        return self.sim.plan_by_id(self.get_query_argument("plan_id", "current") or "current")
 
 
 class UnknownPathHandler(HWAHandler):

@@ -160,6 +160,7 @@ class PlanBuilder:
             user=spec.user or ("twsuser" if ws.os == "WINDOWS" else "wauser"),
             description=spec.description,
             rerun_spec=spec.rerun,
+            recovery=spec.recovery,
             order=len(self.jobs),
         )
         for attempt, past in enumerate(spec.previous_runs, start=1):

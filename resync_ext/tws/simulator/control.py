@@ -1,7 +1,9 @@
 """The simulator's control plane (not HWA): injected faults and the log of calls received.
 
 ``PUT /twsim/faults`` takes a partial update of
-``{"latency_ms", "error_rate", "error_status", "down", "auth_fail"}``; ``GET`` returns them all
+``{"latency_ms", "error_rate", "error_status", "down", "auth_fail", "error_paths"}``
+(``error_paths``: inject errors only on paths ending with one of these, e.g.
+``["/plan/job/count"]``; empty: every path); ``GET`` returns them all
 and ``DELETE`` clears them. ``GET /twsim/calls`` lists the HWA requests received (oldest first,
 the last 2 000 kept) and ``DELETE`` clears the list. ``POST /twsim/reset`` reloads the scenario,
 clears faults and calls. ``GET /twsim/scenario`` tells which scenario and clock are served.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from resync_ext.tws.simulator.errors import BadRequest
@@ -39,6 +41,11 @@ class Faults:
     error_status: int = 500
     down: bool = False
     auth_fail: bool = False
+    error_paths: list[str] = field(default_factory=list)
+
+    def applies_to(self, path: str) -> bool:
+        """Return whether injected errors apply to ``path`` (``error_paths`` empty: all)."""
+        return not self.error_paths or any(path.endswith(p) for p in self.error_paths)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a validated partial update (BadRequest on an unknown key or a bad value)."""
@@ -46,7 +53,11 @@ class Faults:
             raise BadRequest("the faults body must be a JSON object")
         clean: dict[str, Any] = {}
         for key, value in changes.items():
-            if key in ("down", "auth_fail"):
+            if key == "error_paths":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise BadRequest("error_paths must be a list of path endings")
+                clean[key] = list(value)
+            elif key in ("down", "auth_fail"):
                 if not isinstance(value, bool):
                     raise BadRequest(f"{key} must be true or false")
                 clean[key] = value

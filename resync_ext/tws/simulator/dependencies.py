@@ -24,12 +24,12 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
     """Return the job's ``dependencies`` with their status derived from the predecessors."""
     deps: list[dict[str, Any]] = []
 
-    def add(kind: str, key: str, satisfied: bool, **fields: Any) -> None:
+    def add(kind: str, key: str, satisfied: bool, dep_id: str | None = None, **fields: Any) -> None:
         satisfied = satisfied or job.deps_released
         deps.append(
             {
                 "dependencyType": kind,
-                "id": stable_id("dep", job.id, key),
+                "id": dep_id or stable_id("dep", job.id, key),
                 "dependencyStatus": "SATISFIED" if satisfied else "UNSATISFIED",
                 "satisfied": satisfied,
                 "depSequence": len(deps) + 1,
@@ -40,6 +40,18 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
 
     for pred in job.follows_jobs:
         same = pred.stream is job.stream
+        # External job dependencies name the job's workstation and stream id and carry the
+        # pending/zombie flags; internal ones (same stream) do not (the document's two shapes).
+        external = (
+            {}
+            if same
+            else {
+                "jobWorkstationName": pred.workstation.key,
+                "jobStreamId": pred.stream.id,
+                "pending": False,
+                "zombie": False,
+            }
+        )
         add(
             "INTERNAL" if same else "EXTERNAL_JOB",
             pred.id,
@@ -50,15 +62,13 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
             outputConditions=[],
             jobId=pred.id,
             jobName=pred.name,
-            jobWorkstationName=pred.workstation.key,
-            jobStreamId=pred.stream.id,
             jobStreamName=pred.stream.name,
             jobStreamWorkstation=pred.stream.workstation.key,
             jobStreamSchedTime=format_instant(pred.stream.sched_time),
             jobStreamFolder="/",
-            pending=False,
-            zombie=False,
+            jobSuccId=job.id,
             predecessorStatus=composite(pred.status, pred.substatus),
+            **external,
         )
     for pred_stream in job.follows_streams:
         status = plan.stream_status(pred_stream)
@@ -101,6 +111,7 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
             "PROMPT",
             prompt.id,
             prompt.status == "ANSWERED_YES",
+            dep_id=prompt.id,  # a prompt dependency's id is the prompt's (the document says)
             folderId=ROOT_FOLDER_ID,
             folder="/",
             promptName=prompt.name,
@@ -108,9 +119,8 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
             workstationId=prompt.workstation.id,
             text=prompt.text,
             promptStatus=prompt.status,
-            promptType="GLOBAL",
+            promptType="Predefined Prompt",
             number=prompt.number,
-            promptId=prompt.id,
         )
     for dep in job.opens:
         add(

@@ -109,6 +109,7 @@ def _stream_entity(plan: Plan) -> Entity:
         "priority": lambda s: s.priority,
         "limit": lambda s: s.limit,
         "compositeStatus.status": lambda s: plan.stream_status(s),
+        "jsStatusFlags.lateJobStream": lambda s: any(job_flags(plan, j)["jobLate"] for j in s.jobs),
         "commonStatus": lambda s: _stream_common(plan, s),
         "dependencies.jobStreamId": lambda s: (
             [p.stream.id for p in s.follows_jobs] + [p.id for p in s.follows_streams]

@@ -9,6 +9,7 @@ Hierarchy::
     ├── NotFound                   an id or name that is not in the plan (→ 404)
     ├── ActionRejected             an action that the object's state does not allow (→ 400)
     ├── Unauthorized               missing or wrong Basic / bearer credentials (→ 401)
+    ├── NotAcceptable              strict mode: ``Accept`` excludes what the endpoint serves (→ 406)
     ├── UnsupportedMediaType       an action body that is not declared as JSON (→ 415)
     └── InjectedError              an error injected through /twsim/faults (any status)
 
@@ -75,6 +76,13 @@ class Unauthorized(SimulatorError):
 
     status = 401
     exception_name = "com.ibm.tws.conn.exception.ConnAuthenticationException"
+
+
+class NotAcceptable(SimulatorError):
+    """Refuse a request whose ``Accept`` excludes the only media type the endpoint serves."""
+
+    status = 406
+    exception_name = "javax.ws.rs.NotAcceptableException"
 
 
 class UnsupportedMediaType(SimulatorError):

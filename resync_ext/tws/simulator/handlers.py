@@ -24,6 +24,7 @@ from resync_ext.tws.simulator.action_handlers import (
     WorkstationActionHandler,
 )
 from resync_ext.tws.simulator.base import HWAHandler
+from resync_ext.tws.simulator.engine_handlers import HealthStatusHandler, JobIssuesHandler
 from resync_ext.tws.simulator.entities import select
 from resync_ext.tws.simulator.errors import BadRequest, NotFound
 from resync_ext.tws.simulator.model import Job, Stream
@@ -36,6 +37,7 @@ from resync_ext.tws.simulator.serialize import (
     workstation_json,
 )
 from resync_ext.tws.simulator.status import stream_common_status
+from resync_ext.tws.simulator.strict import TEXT
 
 API = "/twsd/api/v2"
 _ID = r"([^/]+)"
@@ -122,6 +124,7 @@ class CountHandler(HWAHandler):
     """GET /plan/job/count and /plan/jobstream/count with ``grouping_filters``."""
 
     kind = "job"
+    required = ("plan_filter",)  # the document marks it required (default /@/@#/@/@.@)
 
     def get(self) -> None:
         """Answer ``{count, groupedCount}``; keys join the group values with commas."""
@@ -202,6 +205,8 @@ class ResourceHandler(HWAHandler):
 
 class LogHandler(HWAHandler):
     """Job logs as ``text/plain``: ``contentOnly``, ``from_line``, ``to_line``."""
+
+    produces = TEXT
 
     def write_log(self, plan: Plan, pairs: list[tuple[Job, Any]]) -> None:
         """Write the logs of (job, run) pairs, one after the other."""
@@ -288,9 +293,12 @@ def hwa_routes() -> list[tuple[str, type]]:
         (rf"{API}/engine/info", EngineInfoHandler),
         (rf"{API}/plan/job", JobListHandler),
         (rf"{API}/plan/job/count", CountHandler),
+        (rf"{API}/plan/job/issues", JobIssuesHandler),
         (rf"{API}/plan/job/joblog", FilterLogHandler),
         (rf"{API}/plan/job/run/{_ID}/joblog", RunLogHandler),
         (rf"{API}/plan/job/run/{_ID}/action/rerun", RerunHandler),
+        (rf"{API}/plan/workstation/action/health-status", HealthStatusHandler),
+        (rf"{API}/plan/workstation/{_ID}/action/health-status", HealthStatusHandler),
         (rf"{API}/plan/(job|jobstream|workstation)/action/([a-z-]+)", FilterActionHandler),
         (rf"{API}/plan/job/{_ID}", JobHandler),
         (rf"{API}/plan/job/{_ID}/(predecessors|successors)", GraphHandler),

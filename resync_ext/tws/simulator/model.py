@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from resync_ext.tws.simulator.scenario import RunSpec
+from resync_ext.tws.simulator.scenario import RecoverySpec, RunSpec
 from resync_ext.tws.simulator.status import common_status
 
 
@@ -139,6 +139,7 @@ class Job:
     stream_successors: list[Stream] = field(default_factory=list)
     deps_released: bool = False
     rerun_spec: RunSpec | None = None
+    recovery: RecoverySpec | None = None
     order: int = 0  # position in plan order, used to keep query results stable
 
     @property

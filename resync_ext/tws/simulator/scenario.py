@@ -12,7 +12,11 @@ optional ones, so that a realistic night can be written compactly:
   by default a rerun starts executing);
 - ``chain: true`` on a stream (each job follows the one before unless it says otherwise) and
   ``defaults: {...}`` on a stream (job keys applied to every job of the stream);
-- ``status`` on a stream (forces a stream status such as STUCK instead of deriving it).
+- ``status`` on a stream (forces a stream status such as STUCK instead of deriving it);
+- ``recovery: {option, job, workstation, prompt}`` on a job (the recovery option, recovery job
+  and abend prompt text of its definition);
+- ``previous_plan: {now, job_streams}`` at the top: yesterday's plan, served under its own
+  ``plan_id`` (same workstations, resources and prompts) for questions after the turnover.
 
 Jobs whose ``start``/``end`` are omitted get them derived from the stream's scheduled time, the
 predecessors' ends and ``estimated_duration``; a waiting job (HOLD/READY/WAIT without a
@@ -109,6 +113,23 @@ class RunSpec(_Spec):
     log: str | None = None
 
 
+class RecoverySpec(_Spec):
+    """Describe a job's recovery: option (STOP, CONTINUE, RERUN...), job and abend prompt."""
+
+    option: str = "STOP"
+    job: str | None = None
+    workstation: str | None = None
+    prompt: str | None = None
+
+    @field_validator("option")
+    @classmethod
+    def _known_option(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("STOP", "CONTINUE", "CONTINUE_PROMPT", "RERUN", "RERUN_PROMPT"):
+            raise ValueError(f"unknown recovery option {value!r}")
+        return value
+
+
 class JobSpec(_Spec):
     """Describe a job of a stream (internal status, times, dependencies, log)."""
 
@@ -137,6 +158,7 @@ class JobSpec(_Spec):
     log: str | None = None
     previous_runs: list[RunSpec] = Field(default_factory=list)
     rerun: RunSpec | None = None
+    recovery: RecoverySpec | None = None
 
     @field_validator("status")
     @classmethod
@@ -203,6 +225,14 @@ class FaultsSpec(_Spec):
     error_status: int = 500
     down: bool = False
     auth_fail: bool = False
+    error_paths: list[str] = Field(default_factory=list)
+
+
+class PreviousPlanSpec(_Spec):
+    """Describe the plan before the current one (its own clock and job streams)."""
+
+    now: datetime
+    job_streams: list[JobStreamSpec] = Field(default_factory=list)
 
 
 class ScenarioSpec(_Spec):
@@ -218,6 +248,23 @@ class ScenarioSpec(_Spec):
     job_streams: list[JobStreamSpec] = Field(default_factory=list)
     generate: GenerateSpec | None = None
     faults: FaultsSpec = Field(default_factory=FaultsSpec)
+    previous_plan: PreviousPlanSpec | None = None
+
+
+def previous_spec(spec: ScenarioSpec) -> ScenarioSpec | None:
+    """Return the scenario of the plan before ``spec``'s (None when it describes none)."""
+    prev = spec.previous_plan
+    if prev is None:
+        return None
+    return spec.model_copy(
+        update={
+            "name": f"{spec.name}-previous",
+            "now": prev.now,
+            "job_streams": prev.job_streams,
+            "generate": None,
+            "previous_plan": None,
+        }
+    )
 
 
 def scenario_path(name_or_path: str | Path) -> Path:

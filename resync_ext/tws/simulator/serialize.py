@@ -88,8 +88,23 @@ def job_key(job: Job) -> str:
 
 
 def job_definition(job: Job) -> dict[str, Any]:
-    """Return ``JobDefinitionInPlanV2`` (task, logon, recovery)."""
+    """Return ``JobDefinitionInPlanV2`` (task, logon, recovery option, job and abend prompt)."""
     task_type = "WINDOWS" if job.workstation.os == "WINDOWS" else "UNIX"
+    rec = job.recovery
+    recovery: dict[str, Any] = {"recoveryOption": rec.option if rec else "STOP"}
+    if rec and rec.job:
+        ws = rec.workstation or job.workstation.name
+        recovery.update(
+            recoveryJobId=stable_id("jobdef", ws, rec.job),
+            recoveryJobName=rec.job,
+            recoveryJobWorkstation=f"/{ws}",
+        )
+    if rec and rec.prompt:
+        recovery.update(
+            abendPromptId=stable_id("prompt", job.id, "abend"),
+            abendPromptName=f"{job.name}_ABEND",
+            abendPromptText=rec.prompt,
+        )
     return {
         "id": stable_id("jobdef", job.id),
         "jobDefinitionModelId": stable_id("jobdef", job.workstation.name, job.name),
@@ -104,8 +119,22 @@ def job_definition(job: Job) -> dict[str, Any]:
         "command": False,
         "estimatedDuration": format_duration(job.estimated),
         "userLogins": [job.user],
-        "recoveryOption": "STOP",
+        **recovery,
     }
+
+
+def _confidence(plan: Plan, job: Job) -> str | None:
+    """Return how likely a critical job ends by its deadline, as the engine's percentage."""
+    run = job.run
+    if job.deadline is None or job.estimated is None:
+        return None
+    if run.status in TERMINAL and run.end is not None:
+        return "100%" if run.end <= job.deadline else "0%"
+    start = run.start or max(plan.now, job.stream.sched_time)
+    slack = (job.deadline - (start + job.estimated)).total_seconds()
+    if slack < 0 or plan.now > job.deadline:
+        return "0%"
+    return "95%" if slack >= 0.2 * job.estimated.total_seconds() else "60%"
 
 
 def job_flags(plan: Plan, job: Job) -> dict[str, bool]:
@@ -134,6 +163,7 @@ def job_json(plan: Plan, job: Job, with_dependencies: bool = False) -> dict[str,
     stream, ws, run = job.stream, job.workstation, job.run
     deps = job_dependencies(plan, job)
     critical_start = job.deadline - job.estimated if job.deadline and job.estimated else None
+    confidence = _confidence(plan, job) if job.critical else None
     out: dict[str, Any] = {
         "flowNodeType": "JOB",
         "engineId": stable_id("engine", plan.name),
@@ -181,6 +211,7 @@ def job_json(plan: Plan, job: Job, with_dependencies: bool = False) -> dict[str,
         "dependenciesStats": dependency_stats(deps),
         "endTime": format_instant(run.end),
         "criticalStart": format_instant(critical_start),
+        "confidenceInterval": confidence,
         "archived": False,
     }
     if with_dependencies:

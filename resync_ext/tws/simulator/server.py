@@ -84,6 +84,8 @@ def scenario_summary(sim: SimulatorState) -> dict[str, Any]:
         "name": plan.name,
         "now": plan.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "planId": plan.plan_id,
+        "previousPlanId": sim.previous.plan_id if sim.previous else None,
+        "strict": sim.strict,
         "jobs": len(plan.jobs),
         "jobStreams": len(plan.streams),
         "workstations": len(plan.workstations),
@@ -187,10 +189,16 @@ async def start_simulator(
     api_key: str | None = None,
     now: str | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    strict: bool = True,
 ) -> RunningSimulator:
-    """Load ``scenario`` and serve it on ``host:port`` (0: a free port) in the running loop."""
+    """Load ``scenario`` and serve it on ``host:port`` (0: a free port) in the running loop.
+
+    ``strict`` (the default) holds requests and answers to the product's document: 406 when
+    ``Accept`` excludes what an endpoint serves, 400 without a required parameter, no ``null``
+    (see strict.py); ``strict=False`` answers as leniently as the first simulator did.
+    """
     spec = await asyncio.to_thread(load_scenario, scenario)
-    state = await asyncio.to_thread(SimulatorState, spec, now, user, password, api_key)
+    state = await asyncio.to_thread(SimulatorState, spec, now, user, password, api_key, strict)
     server = HTTPServer(make_app(state), ssl_options=ssl_context)
     sockets = bind_sockets(port, address=host)
     server.add_sockets(sockets)

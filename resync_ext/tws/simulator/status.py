@@ -88,10 +88,14 @@ def common_status(internal: str, substatus: str | None = None) -> str:
     return _COMMON.get(internal, "UNDECIDED")
 
 
+# Internal statuses conman shows that REST API v2 spells otherwise (``JobInPlanStatus``).
+DOCUMENTED = {"ADD": "INTRO", "SCHED": "HOLD", "DONE": "END", "BOUND": "STARTED"}
+
+
 def composite(internal: str, substatus: str | None) -> dict[str, object]:
-    """Return the ``compositeStatus`` object of a job or run."""
+    """Return the ``compositeStatus`` object of a job or run (document's enum values)."""
     return {
-        "status": internal,
+        "status": DOCUMENTED.get(internal, internal),
         "substatus": substatus,
         "canceled": internal in ("CANCL", "CANCLP"),
         "error": internal in ("ABEND", "FAIL"),

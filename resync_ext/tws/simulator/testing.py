@@ -43,6 +43,7 @@ class ThreadedSimulator:
         self.user = running.user
         self.password = running.password
         self.api_key = running.api_key
+        self.strict = running.state.strict
 
     def _call(self, fn: Callable[[], T]) -> T:
         async def run() -> T:
@@ -117,6 +118,7 @@ def start_in_thread(
     now: str | None = None,
     certfile: str | Path | None = None,
     keyfile: str | Path | None = None,
+    strict: bool = True,
 ) -> ThreadedSimulator:
     """Start a simulator in a new thread and return once it is serving (call ``stop()``)."""
     ready: Future[ThreadedSimulator] = Future()
@@ -136,6 +138,7 @@ def start_in_thread(
                     api_key=api_key,
                     now=now,
                     ssl_context=context,
+                    strict=strict,
                 )
             )
         except BaseException as e:  # hand any start failure to the waiting caller
