@@ -110,9 +110,7 @@ class HttpServer:
 
 
 @pytest.fixture
-def http_server(
-    script: Path, twsim: ThreadedSimulator, tmp_path: Path
-) -> Iterator[HttpServer]:
+def http_server(script: Path, twsim: ThreadedSimulator, tmp_path: Path) -> Iterator[HttpServer]:
     """``resync-mcp --http`` on a free loopback port, its token from ``RESYNC_MCP_TOKEN``."""
     server = HttpServer(
         script, mcp_env(twsim, tmp_path / "data", RESYNC_MCP_TOKEN=TOKEN), free_port()
