@@ -21,6 +21,12 @@ CHAT_STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=_STAGE_BUCKETS,
 )
+GROUNDING_CLAIMS = Counter(
+    "resync_grounding_claims",
+    "Claims (names, codes, return codes, times) in answers checked against their evidence, "
+    "and those dropped as unsupported",
+    ["outcome"],
+)
 TOOL_CALLS = Counter("resync_tool_calls", "Agent tool calls by tool and result", ["tool", "ok"])
 TWS_REQUEST_SECONDS = Histogram(
     "resync_tws_request_seconds",

@@ -250,20 +250,20 @@ def degenerate(text: str, n: int = 6, times: int = 3) -> bool:
 def trim_repetition(text: str, n: int = 6) -> str:
     """Drop repeated sentences, and cut a loop where an ``n``-word run comes a third time.
 
-    The cut is made where the run came the second time, so one copy of it stays; the text then
-    ends at that point with a full stop.
+    The cut is made at the last clause boundary before the run's second place, so one copy of it
+    stays, and the text ends there with a full stop.
     """
     spans = [(m.start(), m.group(0).lower()) for m in re.finditer(r"[\w#@.\-]+", text)]
-    firsts: dict[tuple[str, ...], list[int]] = {}
+    places: dict[tuple[str, ...], list[int]] = {}
     for i in range(len(spans) - n + 1):
-        gram = tuple(w for _, w in spans[i : i + n])
-        starts = firsts.setdefault(gram, [])
-        # Overlapping hits of one run ("a a a a ...") count once per run length.
-        if starts and i - starts[-1] < n:
-            continue
+        starts = places.setdefault(tuple(w for _, w in spans[i : i + n]), [])
         starts.append(i)
         if len(starts) >= 3:
-            text = text[: spans[starts[1]][0]].rstrip(" ,;:-\u2026")
+            first, second = spans[starts[0]][0], spans[starts[1]][0]
+            head = text[:second]
+            # End at the last clause boundary inside the first copy, not mid-clause.
+            stop = max(head.rfind(p, first) for p in ",;.!?:")
+            text = (head[:stop] if stop > first else head).rstrip(" ,;:-\u2026")
             text = text + ("" if _END.search(text) else ".")
             break
     kept: list[str] = []

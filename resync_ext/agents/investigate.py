@@ -65,6 +65,21 @@ def ws_sentence(row: dict[str, Any]) -> str:
     )
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", text).upper()
+
+
+def named(asked: str, job: dict[str, Any]) -> bool:
+    """Tell whether ``job`` is what ``asked`` names: every letter of it, in order, in its name.
+
+    "the dw extract job" names DW_EXTRACT (and DW_EXTRACT_SALES, as HWA's LIKE would); a
+    misspelt PAYROLL_EXTRAKT does not name PAYROLL_EXTRACT, which the engine's fuzzy match
+    offers: that is a suggestion to make, not a job to describe.
+    """
+    wanted = _squash(asked.rpartition(".")[2].rpartition("#")[2])
+    return bool(wanted) and wanted in _squash(str(job.get("name") or ""))
+
+
 class Investigation:
     """Collect evidence sentences (and the findings behind them) for one question."""
 
@@ -134,8 +149,11 @@ class Investigation:
                     found.append(("stream", hit))
                     continue
             job = await self.rec.call("get_job", job=name, summary=job_sentence)
-            if not is_error(job):
+            if not is_error(job) and named(name, job):
                 found.append(("job", job))
+            elif not is_error(job):
+                # The engine's closest spelling is a different job: say so, describe nothing.
+                await self._missing(name, first=ref(job))
             elif job.get("candidates"):
                 refs = [ref(c) for c in job["candidates"][:5]]
                 self.ambiguous.append((name, refs))
@@ -144,7 +162,7 @@ class Investigation:
                 await self._missing(name)
         return found
 
-    async def _missing(self, name: str) -> None:
+    async def _missing(self, name: str, first: str | None = None) -> None:
         """Record that ``name`` is not in the plan, with the closest names the plan has."""
         key = re.sub(r"[\s-]+", "_", name.strip()).upper()
         words = [w for w in re.split(r"[_.#]", key) if len(w) >= 3]
@@ -161,6 +179,8 @@ class Investigation:
                 if not is_error(res):
                     pool |= {str(i["name"]) for i in res.get("items") or [] if i.get("name")}
         closest = difflib.get_close_matches(key, sorted(pool), n=CLOSEST, cutoff=0.5)
+        if first:
+            closest = [first, *(c for c in closest if c != first.rpartition(".")[2])][:CLOSEST]
         self.missing.append((name, closest))
         self.facts.append(
             f"{name} is not in the current plan (no job, job stream or workstation of that name)."

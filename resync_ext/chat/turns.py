@@ -26,10 +26,12 @@ from resync_ext.chat.frames import (
     FinalFrame,
     JsonObject,
     OutboundFrame,
+    TokenFrame,
     ToolTiming,
     TurnTiming,
     turn_frame,
 )
+from resync_ext.chat.history import seen_before
 from resync_ext.redact import mask_obj, mask_secrets
 from resync_ext.tws.injection import classify
 
@@ -88,6 +90,26 @@ class _Answer:
     unavailable: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Checked:
+    """What the agent reported beside its answer: the grounding counts and the subjects."""
+
+    grounding: dict[str, int] | None
+    subjects: list[str]
+
+
+def _checked(result: AgentResult) -> _Checked:
+    """Read the grounding counts and subjects an evidence-mode program returns (others: none)."""
+    prediction = result.prediction
+    raw = getattr(prediction, "grounding", None)
+    grounding = {str(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else None
+    if grounding is not None:
+        metrics.GROUNDING_CLAIMS.labels("checked").inc(grounding.get("checked", 0))
+        metrics.GROUNDING_CLAIMS.labels("dropped").inc(grounding.get("dropped", 0))
+    subjects = [str(s) for s in getattr(prediction, "subjects", None) or [] if s]
+    return _Checked(grounding, subjects)
+
+
 class TurnService:
     """Run chat turns over the registry's agents, the TWS tools and the memory store."""
 
@@ -141,6 +163,16 @@ class TurnService:
         if breaker_open:
             await send(ErrorFrame(id=turn_id, code="tws_unavailable", message=BREAKER_OPEN))
         answer = await self._ask(agent_id, turn_id, masked, context, send, timing)
+        checked = _checked(answer.result)
+        content = answer.result.answer
+        # Past turns are history, never facts: one dated line, written here, only when a past
+        # turn is about this answer's subject (resync_ext.chat.history).
+        line = seen_before(context, checked.subjects)
+        if line:
+            content = f"{content}\n{line}" if content else line
+            await send(
+                TokenFrame(id=turn_id, content=f"\n{line}" if answer.result.answer else line)
+            )
         evidence = mask_obj(answer.result.evidence)
         memory_id = None
         if store is not None and not (breaker_open or answer.unavailable):
@@ -148,11 +180,14 @@ class TurnService:
         timing.total_ms = _ms(t0)
         final = FinalFrame(
             id=turn_id,
-            content=answer.result.answer,
+            content=content,
             memory_id=memory_id,
             evidence=evidence,
             context=[m.id for m in context],
             timing=timing,
+            agent=agent_id,
+            subject=checked.subjects[0] if checked.subjects else None,
+            grounding=checked.grounding,
         )
         await self._finish(final, answer.unavailable if not breaker_open else [], send)
         return final
