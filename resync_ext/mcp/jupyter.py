@@ -3,9 +3,11 @@
 ``jupyter-server-mcp`` (a dependency of Jupyter AI 3) runs an MCP server inside the Jupyter server
 and registers every ``module:function`` listed by the ``jupyter_server_mcp.tools`` entry point
 group; Resync's ``pyproject.toml`` points that group at :data:`TOOLS`. Each function here is the
-catalog's MCP function for one tool, marked read-only for FastMCP, and answers from the services of
-the Resync extension running in the same server: its TWS client (``resync_tws``) and, once it has
-opened, its memory store (``resync_memory``). Nothing is opened twice.
+catalog's MCP function for one tool and answers from the services of the Resync extension running
+in the same server: its TWS client (``resync_tws``) and, once it has opened, its memory store
+(``resync_memory``). Nothing is opened twice. jupyter-server-mcp registers a function with no
+annotations, so the ``jupyter_server_mcp.middleware`` entry point adds ``readOnlyHint`` as the tools
+are listed (:func:`read_only_middleware`).
 """
 
 from __future__ import annotations
@@ -74,18 +76,30 @@ async def resolve(name: str) -> ToolFn:
     return _bound[1][name]
 
 
-def _read_only_for_fastmcp(fn: McpToolFn) -> McpToolFn:
-    """Attach FastMCP's tool metadata (read-only annotations); a no-op without FastMCP."""
-    try:
-        from fastmcp.tools import tool
-    except ImportError:  # jupyter-server-mcp is not installed: nothing will register these
-        return fn
-    return tool(annotations=READ_ONLY)(fn)
+def read_only_middleware() -> Any:
+    """Return a FastMCP middleware that marks Resync's tools read-only when they are listed.
+
+    jupyter-server-mcp registers a tool from its function alone (``mcp.tool(fn)``), which leaves
+    no room for annotations; its ``jupyter_server_mcp.middleware`` entry point calls this factory.
+    """
+    from fastmcp.server.middleware import Middleware
+
+    ours = frozenset(FUNCTIONS)
+
+    class ReadOnlyAnnotations(Middleware):
+        """Add ``readOnlyHint: true`` (and friends) to Resync's tools in ``tools/list``."""
+
+        async def on_list_tools(self, context: Any, call_next: Any) -> Any:
+            tools = await call_next(context)
+            return [
+                t.model_copy(update={"annotations": READ_ONLY}) if t.name in ours else t
+                for t in tools
+            ]
+
+    return ReadOnlyAnnotations()
 
 
-FUNCTIONS: dict[str, McpToolFn] = {
-    name: _read_only_for_fastmcp(fn) for name, fn in mcp_functions(resolve).items()
-}
+FUNCTIONS: dict[str, McpToolFn] = mcp_functions(resolve)
 globals().update(FUNCTIONS)  # jupyter-server-mcp loads each as "resync_ext.mcp.jupyter:<name>"
 
 #: The ``jupyter_server_mcp.tools`` entry point: one ``module:function`` per tool.
