@@ -147,7 +147,36 @@ def job_sentence(j: dict[str, Any]) -> str:
         out += ", LATE"
     if j.get("unresolved_dependencies"):
         out += "; waiting for " + ", ".join(map(str, j["unresolved_dependencies"][:4]))
+    if j.get("estimated_duration") and j.get("elapsed"):
+        out += f"; elapsed {duration(j['elapsed'])} against an estimate of "
+        out += duration(j["estimated_duration"])
+        if j.get("elapsed_vs_estimate"):
+            out += f" ({j['elapsed_vs_estimate']} times)"
+    if j.get("max_duration_exceeded"):
+        out += "; past its maximum duration"
+    runs = j.get("rerun_history") or []
+    if len(runs) > 1:
+        out += "; runs: " + ", ".join(
+            f"attempt {r.get('attempt', i + 1)} {r.get('internal_status') or r.get('status')}"
+            + (f" RC {r['return_code']}" if r.get("return_code") is not None else "")
+            for i, r in enumerate(runs[-4:])
+        )
     return out + "."
+
+
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def duration(text: Any) -> str:
+    """Render an ISO-8601 duration (``PT1H5M``) as ``1 h 5 min``; other text unchanged."""
+    m = _DURATION.match(str(text).strip().upper())
+    if not m or not any(m.groups()):
+        return str(text)
+    d, h, mi, sec = (float(x) if x else 0.0 for x in m.groups())
+    parts = [f"{int(d)} d" if d else "", f"{int(h)} h" if h else "", f"{int(mi)} min" if mi else ""]
+    if not any(parts):
+        parts.append(f"{int(sec)} s")
+    return " ".join(p for p in parts if p)
 
 
 _CODED = re.compile(
@@ -214,12 +243,41 @@ def issue_sentence(match: dict[str, Any]) -> str:
     # Rule text is the product's own knowledge base, not engine data: masking would only garble
     # words such as "password" in the advice.
     steps = "; ".join(
-        clip(s, 110, mask=False).rstrip(".") for s in (match.get("next_steps") or [])[:2]
+        clip(_step_text(s), 110, mask=False).rstrip(".")
+        for s in (match.get("next_steps") or [])[:2]
     )
     cause = clip(match.get("cause"), 160, mask=False).rstrip(".")
     return f"Known issue {match.get('rule')} ({match.get('title')}): {cause}." + (
         f" Steps: {steps}." if steps else ""
     )
+
+
+def _step_text(step: Any) -> str:
+    # A YAML step holding ": " loads as a one-entry mapping; it is still one sentence.
+    if isinstance(step, dict):
+        return " ".join(f"{k}: {v}" for k, v in step.items())
+    return str(step)
+
+
+def jobs_text(r: dict[str, Any]) -> str:
+    """Describe a job list (list_jobs): each job with its status and substatus."""
+    items = r.get("items") or []
+    if not items:
+        return "No job matches."
+    shown = ", ".join(
+        f"{j.get('name')}"
+        + (f" in {j['stream']}" if j.get("stream") else "")
+        + f" ({j.get('internal_status') or j.get('status')}"
+        + (f", {j['substatus']}" if j.get("substatus") else "")
+        + (f", RC {j['return_code']}" if j.get("return_code") is not None else "")
+        + ")"
+        for j in items[:8]
+    )
+    total = r.get("total")
+    more = f" (of {total})" if isinstance(total, int) and total > len(items[:8]) else ""
+    ends = sorted(str(j["end"]) for j in items if j.get("end"))
+    last = f" Last end: {ends[-1]}." if ends else ""
+    return f"{len(items[:8])} jobs{more}: {shown}.{last}"
 
 
 def evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
@@ -239,6 +297,8 @@ def default_summary(tool: str, result: dict[str, Any]) -> str | None:
         return job_sentence(result)
     if tool == "get_job_log" and result.get("job"):
         return log_sentence(result)
+    if tool == "list_jobs" and isinstance(result.get("items"), list):
+        return jobs_text(result)
     if tool == "lookup_known_issue":
         matches = result.get("matches") or []
         return issue_sentence(matches[0]) if matches else "No known issue matches."

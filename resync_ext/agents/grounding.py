@@ -57,6 +57,8 @@ _VOCABULARY_WORDS = """
     URL URI UUID UNIX LINUX AIX WINDOWS ORACLE MQ JDBC ODBC SQL SAP JVM JAVA CPU RAM DISK NFS SAN
     LAN WAN TWS HWA HCL IBM MDM DWC FTA DDM BKM UTC GMT CET CEST EST EDT PST PDT OQL API SLA ETA
     RC OK STDOUT STDERR STDIN PATH HOME USER ROOT TEMP TMP LOGS DBA OPS IT SQLSTATE SQLCODE ERRNO
+    FOR ON TO OF BY AT IN FILE FILES PROMPT PROMPTS RESOURCE RESOURCES DEPENDENCY DEPENDENCIES
+    TIME START CONFIRMATION CONFIRM POLICY FROM UNTIL
 """
 VOCABULARY = frozenset(re.findall(r"\w+", _VOCABULARY_WORDS))
 
@@ -93,6 +95,8 @@ def _is_name(token: str) -> bool:
         return False
     if word in VOCABULARY or word in _ERRNO or _CODE.fullmatch(word):
         return False
+    if "_" in word and all(p in VOCABULARY for p in word.split("_")):
+        return False  # a substatus such as HOLD_WAITING_FOR_PREDECESSOR
     if any(c in word for c in "_#@"):
         return True
     # A dotted token is a STREAM.JOB reference only when its parts look like names; "e.g" is not.

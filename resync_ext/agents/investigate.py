@@ -34,6 +34,7 @@ RUNNING = {"EXEC", "RUNNING"}
 MAX_TARGETS = 2
 MAX_CHAIN = 6  # predecessors walked from a held job towards its root cause
 CLOSEST = 3
+CLOSE_ENOUGH = 0.7  # difflib ratio: a misspelling or a missing word, not any job sharing a prefix
 
 
 def ref(j: dict[str, Any]) -> str:
@@ -94,6 +95,8 @@ class Investigation:
         self.chain: list[dict[str, Any]] = []  # predecessors from the asked job to its root
         self.streams: list[dict[str, Any]] = []
         self.stations: list[dict[str, Any]] = []
+        self.stream_jobs: dict[str, list[dict[str, Any]]] = {}
+        self.station_jobs: dict[str, list[dict[str, Any]]] = {}
         self.missing: list[tuple[str, list[str]]] = []  # (name asked, closest names)
         self.ambiguous: list[tuple[str, list[str]]] = []
         self.overview_used = False
@@ -178,7 +181,7 @@ class Investigation:
                 )
                 if not is_error(res):
                     pool |= {str(i["name"]) for i in res.get("items") or [] if i.get("name")}
-        closest = difflib.get_close_matches(key, sorted(pool), n=CLOSEST, cutoff=0.5)
+        closest = difflib.get_close_matches(key, sorted(pool), n=CLOSEST, cutoff=CLOSE_ENOUGH)
         if first:
             closest = [first, *(c for c in closest if c != first.rpartition(".")[2])][:CLOSEST]
         self.missing.append((name, closest))
@@ -219,7 +222,8 @@ class Investigation:
                 log_text = "\n".join(
                     [*(log.get("error_lines") or []), *(log.get("aws_codes") or [])]
                 )
-        if failed(j) or waiting(j) or j.get("unresolved_dependencies"):
+        rerun = len(j.get("rerun_history") or []) > 1
+        if failed(j) or waiting(j) or rerun or j.get("unresolved_dependencies"):
             await self._dependencies(key, walk=not failed(j))
         if sub in {"READY_WAITING_FOR_AGENT", "READY_WAITING_FOR_LIMIT"} or internal == "FENCE":
             row = next(
@@ -295,6 +299,7 @@ class Investigation:
         self.streams.append(s)
         self.facts.append(stream_sentence(s))
         jobs = await self.rec.call("list_jobs", stream=s.get("name"), limit=50)
+        self.stream_jobs[str(s.get("name"))] = [] if is_error(jobs) else jobs.get("items") or []
         items = [] if is_error(jobs) else jobs.get("items") or []
         bad = [j for j in items if failed(j)] or [
             j for j in items if waiting(j) or j.get("status") == "READY"
@@ -313,6 +318,7 @@ class Investigation:
             "list_jobs", workstation=row.get("name"), status="READY,HOLD,WAITING,ERROR", limit=20
         )
         items = [] if is_error(jobs) else jobs.get("items") or []
+        self.station_jobs[str(row.get("name"))] = items
         if items:
             self.facts.append(
                 f"Jobs on {row.get('name')} not done: "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from resync_ext.agents.evidence import clip, decisive_lines
+from resync_ext.agents.evidence import clip, decisive_lines, duration
 from resync_ext.agents.investigate import Investigation, failed, ref
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -91,6 +91,47 @@ def job_line(j: dict[str, Any]) -> str:
     return out + "."
 
 
+def runs_line(j: dict[str, Any]) -> str | None:
+    """Say what the rerun history means: recovered, or still failing after reruns."""
+    runs = j.get("rerun_history") or []
+    if len(runs) < 2:
+        return None
+    bad = [r for r in runs[:-1] if failed(r)]
+    if not bad:
+        return None
+    last = runs[-1]
+    first = bad[0]
+    rc = f" with return code {first['return_code']}" if first.get("return_code") is not None else ""
+    if last.get("internal_status") in HEALTHY or last.get("status") in HEALTHY:
+        return (
+            f"It was rerun: an earlier run {status_words(first)}{rc}, and the rerun completed "
+            "successfully, so it has recovered."
+        )
+    if failed(last):
+        return f"It has been rerun {len(runs) - 1} times and every run failed."
+    return f"It is being rerun after an earlier run {status_words(first)}{rc}."
+
+
+def duration_line(j: dict[str, Any]) -> str | None:
+    """Compare a running job's elapsed time with its estimate (HWA's long-duration check)."""
+    if j.get("internal_status") != "EXEC" and j.get("status") != "RUNNING":
+        return None
+    if not (j.get("elapsed") and j.get("estimated_duration")):
+        return None
+    ratio = j.get("elapsed_vs_estimate")
+    text = (
+        f"It has been running for {duration(j['elapsed'])}, against an estimate of "
+        f"{duration(j['estimated_duration'])}"
+    )
+    if ratio and float(ratio) >= 1.5:
+        text += f": {ratio} times longer than expected"
+    elif ratio is not None:
+        text += ", within its estimate"
+    if j.get("max_duration_exceeded"):
+        text += "; it is past its maximum duration"
+    return text + "."
+
+
 def _quote(log: dict[str, Any]) -> str | None:
     ranked = decisive_lines(log)
     return clip(ranked[0], 180) if ranked else None
@@ -113,6 +154,30 @@ def _successors(inv: Investigation, key: str) -> str | None:
     return f"It holds up {len(succ)} {noun}: {', '.join(names)}{more}."
 
 
+def station_line(row: dict[str, Any], jobs: list[dict[str, Any]]) -> str:
+    """One sentence on a workstation: linked or not, and the jobs left waiting on it."""
+    problems = row.get("problems") or []
+    text = f"Workstation {row.get('name')} " + (
+        f"has problems: {', '.join(map(str, problems))}" if problems else "is linked and running"
+    )
+    if jobs:
+        names = ", ".join(f"{j.get('name')} ({status_words(j)})" for j in jobs[:5])
+        text += f"; {len(jobs)} job{'s' if len(jobs) > 1 else ''} not done on it: {names}"
+    return text + "."
+
+
+def stream_line(s: dict[str, Any], jobs: list[dict[str, Any]]) -> str:
+    """One sentence on a job stream: its status and job counts."""
+    done = [j for j in jobs if j.get("internal_status") in HEALTHY]
+    text = f"Job stream {s.get('name')} {status_words(s)}"
+    if jobs:
+        text += f": {len(done)} of {len(jobs)} jobs completed successfully"
+        ends = sorted(str(j["end"]) for j in jobs if j.get("end"))
+        if ends and len(done) == len(jobs):
+            text += f", the last at {when(ends[-1])}"
+    return text + "."
+
+
 def facts_lines(inv: Investigation) -> list[str]:
     """Return the code-written lines of a troubleshooting answer (may be empty)."""
     lines: list[str] = []
@@ -123,10 +188,17 @@ def facts_lines(inv: Investigation) -> list[str]:
         lines.append(text + (f" Did you mean {' or '.join(closest)}?" if closest else ""))
     for name, refs in inv.ambiguous:
         lines.append(f"{name} matches several jobs: {', '.join(refs)}. Which one do you mean?")
-    if inv.overview_used or not inv.jobs:
+    if inv.overview_used:
+        return lines
+    for row in inv.stations:
+        lines.append(station_line(row, inv.station_jobs.get(str(row.get("name"))) or []))
+    for s in inv.streams:
+        lines.append(stream_line(s, inv.stream_jobs.get(str(s.get("name"))) or []))
+    if not inv.jobs:
         return lines
     subject = inv.jobs[0]
     lines.append(job_line(subject))
+    lines += [x for x in (runs_line(subject), duration_line(subject)) if x]
     root = next((j for j in inv.chain if failed(j)), None)
     if inv.chain:
         path = ", which waits for ".join(ref(j) for j in inv.chain)
@@ -161,9 +233,19 @@ def needs_explanation(inv: Investigation) -> bool:
         return True
     if not inv.jobs:
         return False
-    return not (
-        len(inv.jobs) == 1
-        and inv.jobs[0].get("internal_status") in HEALTHY
-        and not inv.chain
-        and not inv.missing
-    )
+    return not (len(inv.jobs) == 1 and healthy(inv) and not inv.missing)
+
+
+def healthy(inv: Investigation) -> bool:
+    """Tell whether the asked job is done and fine: succeeded (a rerun that recovered counts)
+    with nothing held behind it."""
+    if not inv.jobs or inv.chain:
+        return False
+    j = inv.jobs[0]
+    deps = inv.deps.get(ref(j)) or {}
+    held = [
+        s
+        for s in (deps.get("successors") or {}).get("items", [])
+        if s.get("status") in {"HELD", "HOLD"} or s.get("internal_status") == "HOLD"
+    ]
+    return j.get("internal_status") in HEALTHY and not held
