@@ -164,9 +164,14 @@ def load_case(path: Path) -> Case:
     if not isinstance(history, list) or not all(isinstance(q, str) for q in history):
         raise ValueError("history must be a list of questions")
     return Case(
-        path, scenario, str(data["question"]), data.get("agent"), tags, history,
+        path,
+        scenario,
+        str(data["question"]),
+        data.get("agent"),
+        tags,
+        history,
         dict(data.get("expect") or {}),
-    )  # fmt: skip
+    )
 
 
 # -- grading ---------------------------------------------------------------------------------
@@ -369,9 +374,16 @@ async def run_case(night: Night, case: Case, agent_override: str | None) -> Case
             seconds.append(turn.seconds)
     except Exception as e:  # a crash is a failed case, reported with its cause
         return CaseResult(
-            case.name, agent_id, False, sum(seconds), [f"error: {type(e).__name__}: {e}"],
-            tags=case.tags, question=case.question, history=case.history, turn_seconds=seconds,
-        )  # fmt: skip
+            case.name,
+            agent_id,
+            False,
+            sum(seconds),
+            [f"error: {type(e).__name__}: {e}"],
+            tags=case.tags,
+            question=case.question,
+            history=case.history,
+            turn_seconds=seconds,
+        )
     assert turn is not None
     evidence = [*seen, *evidence_texts(turn.evidence)]
     checked, ungrounded = grounding_check(turn.answer, evidence, case.question)
@@ -456,20 +468,41 @@ async def run_all(
             for c in cases:
                 groups.setdefault(c.scenario_key, []).append(c)
             for group in groups.values():
-                night = Night(registry, store)
-                async with night.serve(group[0].scenario):
-                    for c in group:
-                        results.append(await run_case(night, c, agent))
-                        _print_result(results[-1])
+                await _run_night(Night(registry, store), group, agent, results)
             return results
         for c in cases:
-            night = Night(registry, store if c.history else None)
-            async with night.serve(c.scenario):
-                results.append(await run_case(night, c, agent))
+            await _run_night(Night(registry, store if c.history else None), [c], agent, results)
             if store is not None and c.history:
                 await _forget_all(store)
-            _print_result(results[-1])
     return results
+
+
+async def _run_night(
+    night: Night, cases: list[Case], agent: str | None, results: list[CaseResult]
+) -> None:
+    """Serve the cases' scenario and ask them in order; a scenario that will not load fails them."""
+    try:
+        async with night.serve(cases[0].scenario):
+            for c in cases:
+                results.append(await run_case(night, c, agent))
+                _print_result(results[-1])
+    except Exception as e:
+        if night.service is not None:
+            raise  # the simulator ran: this is not the scenario's fault
+        for c in cases:
+            results.append(
+                CaseResult(
+                    c.name,
+                    agent or c.agent or DEFAULT_AGENT,
+                    False,
+                    0.0,
+                    [f"error: scenario: {type(e).__name__}: {e}"],
+                    tags=c.tags,
+                    question=c.question,
+                    history=c.history,
+                )
+            )
+            _print_result(results[-1])
 
 
 async def _forget_all(store: Any) -> None:

@@ -111,9 +111,14 @@ def _turn(answer: str, evidence: list[dict[str, Any]]) -> Turn:
 
 def _case(tmp_path: Path, history: list[str], expect: dict[str, Any]) -> Case:
     return Case(
-        tmp_path / "c.yaml", {}, "Is the FIN_AP_PAYMENTS stream ok?", None,
-        ["control-healthy"], history, expect,
-    )  # fmt: skip
+        tmp_path / "c.yaml",
+        {},
+        "Is the FIN_AP_PAYMENTS stream ok?",
+        None,
+        ["control-healthy"],
+        history,
+        expect,
+    )
 
 
 def test_history_is_asked_first_and_only_the_last_answer_is_graded(tmp_path: Path) -> None:
@@ -295,3 +300,16 @@ def test_sequence_asks_one_scenario_on_one_server_with_memory(
     assert by_name[names[0]]["context"] == []
     assert by_name[names[1]]["context"] and by_name[names[2]]["context"]
     assert capsys.readouterr().out.splitlines()[-1].endswith("failed")
+
+
+def test_a_scenario_that_will_not_load_fails_its_case_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("scenario: no_such_night.yaml\nquestion: Why?\ntags: [root-cause]\n")
+    good = CASES / "01_r1_db_credentials.yaml"
+    assert main([str(broken), str(good), "--lm", "echo", "--data-dir", str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("FAIL broken") and "error: scenario: ScenarioError" in lines[0]
+    assert lines[1].startswith("PASS 01_r1_db_credentials")
+    assert lines[-1] == "1 passed, 1 failed"
