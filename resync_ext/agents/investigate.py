@@ -261,16 +261,14 @@ class Investigation:
         held = [p for p in preds if waiting(p) or p.get("status") in RUNNING]
         if held and len(self.chain) < MAX_CHAIN:
             nxt = held[0]
+            self._done.add(ref(nxt))
+            # The full record: its estimate and times feed the deadline projection.
+            full = await self.rec.call("get_job", job=ref(nxt), summary=job_sentence)
+            nxt = nxt if is_error(full) else full
             self.chain.append(nxt)
             if nxt.get("status") in RUNNING or nxt.get("internal_status") in RUNNING:
-                full = await self.rec.call("get_job", job=ref(nxt), summary=job_sentence)
-                if not is_error(full):
-                    self.chain[-1] = full
-                    self._done.add(ref(nxt))
-                    self.jobs.append(full)
-                    self.facts.append(job_sentence(full))
+                self.facts.append(job_sentence(nxt))
                 return
-            self._done.add(ref(nxt))
             await self._dependencies(ref(nxt), walk=True)
 
     async def _resources(self) -> None:

@@ -8,7 +8,8 @@ after these lines (resync_ext.agents.explain), and the grounding guard checks wh
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from resync_ext.agents.evidence import clip, decisive_lines, duration
@@ -44,6 +45,7 @@ _COMMON_WORDS = {
     "UNDECIDED": "has an undecided status",
 }
 HEALTHY = {"SUCC", "SUCCESSFUL"}
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
 def status_words(j: dict[str, Any]) -> str:
@@ -132,6 +134,74 @@ def duration_line(j: dict[str, Any]) -> str | None:
     return text + "."
 
 
+AT_RISK_MARGIN = timedelta(minutes=15)
+
+
+def _seconds(value: Any) -> float | None:
+    m = _ISO_DURATION.match(str(value or "").strip().upper())
+    if not m or not any(m.groups()):
+        return None
+    d, h, mi, s = (float(x) if x else 0.0 for x in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def _stamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _minutes(seconds: float) -> str:
+    m = round(abs(seconds) / 60)
+    return f"{m // 60} h {m % 60} min" if m >= 60 else f"{m} min"
+
+
+def deadline_line(inv: Investigation) -> str | None:
+    """Project a critical job's finish along its chain (estimated durations) against its deadline.
+
+    HWA Workload Service Assurance style: the chain's running job ends at its start plus its
+    estimate (or now, when it is already past it), each held job after it takes its estimate.
+    A failed job on the chain means the deadline will be missed until it is fixed; a chain that
+    waits on something not running cannot be projected, and says so.
+    """
+    subject = inv.jobs[0] if inv.jobs else None
+    if not subject or not subject.get("deadline") or subject.get("internal_status") in HEALTHY:
+        return None
+    deadline = _stamp(subject["deadline"])
+    if deadline is None:
+        return None
+    due = f"its deadline at {when(subject['deadline'])}"
+    root = next((j for j in inv.chain if failed(j)), None)
+    if root is not None or failed(subject):
+        blocker = root or subject
+        return (
+            f"It will miss {due} unless {ref(blocker)} is fixed and rerun: nothing after a "
+            "failed job can run."
+        )
+    order = [*reversed(inv.chain), subject]  # the running end of the chain first
+    first = order[0]
+    if first.get("internal_status") != "EXEC":
+        return f"Its finish cannot be projected: {ref(first)} {status_words(first)}; {due}."
+    start, est = _stamp(first.get("start")), _seconds(first.get("estimated_duration"))
+    elapsed = _seconds(first.get("elapsed"))
+    if start is None or est is None:
+        return None
+    end = start + timedelta(seconds=max(est, elapsed or 0.0))
+    for j in order[1:]:
+        step = _seconds(j.get("estimated_duration"))
+        if step is None:
+            return f"Its finish cannot be projected: {ref(j)} has no estimated duration; {due}."
+        end += timedelta(seconds=step)
+    margin = (deadline - end).total_seconds()
+    basis = "if each job on its chain takes its estimated time"
+    if margin < 0:
+        return f"It will miss {due} by about {_minutes(margin)}, {basis}."
+    if timedelta(seconds=margin) <= AT_RISK_MARGIN:
+        return f"It is at risk: it would end only about {_minutes(margin)} before {due}, {basis}."
+    return f"It is on time: it would end about {_minutes(margin)} before {due}, {basis}."
+
+
 def _quote(log: dict[str, Any]) -> str | None:
     ranked = decisive_lines(log)
     return clip(ranked[0], 180) if ranked else None
@@ -199,10 +269,13 @@ def facts_lines(inv: Investigation) -> list[str]:
     subject = inv.jobs[0]
     lines.append(job_line(subject))
     lines += [x for x in (runs_line(subject), duration_line(subject)) if x]
-    root = next((j for j in inv.chain if failed(j)), None)
     if inv.chain:
         path = ", which waits for ".join(ref(j) for j in inv.chain)
         lines.append(f"It waits for {path}.")
+    deadline = deadline_line(inv)
+    if deadline:
+        lines.append(deadline)
+    root = next((j for j in inv.chain if failed(j)), None)
     cause_job = root or (subject if failed(subject) else None)
     if cause_job is not None:
         key = ref(cause_job)

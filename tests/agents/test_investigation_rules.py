@@ -1,0 +1,82 @@
+"""Each investigation rule of the troubleshooter, over the real simulator, on nights of its own.
+
+The model is scripted (DummyLM); what is checked is what code found and wrote: the facts lines
+of the answer and the evidence recorded for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from dspy.utils.dummies import DummyLM
+
+from resync_ext.agents.adapter import compact_adapter
+from resync_ext.agents.explain import evidence_texts
+from resync_ext.agents.grounding import check
+from resync_ext.agents.runner import run_agent_streaming
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "evals" / "scenarios"
+EXPLAIN = "Why: see the facts above.\nNext steps:\n1. Follow the runbook."
+
+
+@pytest_asyncio.fixture(params=["crm_reruns.yaml", "dwh_runtime.yaml"])
+async def night(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """The real tools over HTTP on one of the eval nights."""
+    from resync_ext.tws.client import TWSClient
+    from resync_ext.tws.simulator.server import start_simulator
+    from resync_ext.tws.tools import build_tools
+
+    running = await start_simulator(SCENARIOS / request.param)
+    client = TWSClient(running.url, user=running.user, password=running.password)
+    yield {"name": request.param, "tools": build_tools(client)}
+    await client.aclose()
+    await running.stop()
+
+
+async def _ask(registry: Any, tools: Any, question: str) -> Any:
+    lm = DummyLM([{"answer": EXPLAIN}] * 2, adapter=compact_adapter())
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question=question)
+    # Whatever the rule, the answer states only what its evidence shows.
+    report = check(result.answer, evidence_texts(result.evidence), question)
+    assert report.ok, report.unsupported
+    return result
+
+
+@pytest.mark.asyncio
+async def test_rules_on_each_night(registry: Any, night: dict[str, Any]) -> None:
+    tools = night["tools"]
+    if night["name"] == "crm_reruns.yaml":
+        # A job that abended and was rerun successfully has recovered: nothing to do.
+        r = await _ask(registry, tools, "Why did CRM_PRICE_SYNC fail?")
+        assert "the rerun completed successfully, so it has recovered" in r.answer
+        assert r.answer.endswith("Nothing needs doing.")
+        # Still failing after two reruns.
+        r = await _ask(registry, tools, "What happened to CRM_DEDUP?")
+        assert "It has been rerun 2 times and every run failed." in r.answer
+        # A transient error that was retried and recovered is not the cause; the fatal one is.
+        r = await _ask(registry, tools, "Why did CRM_MAIL_BATCH abend?")
+        assert 'decisive log line: "01:15:02 ERROR ORA-01653' in r.answer
+        assert "SMTP 421" not in r.answer.split("Why:")[0]
+        r = await _ask(registry, tools, "Why did the crm web orders job fail?")
+        assert "SQLSTATE 23505" in r.answer and "Connection reset" not in r.answer
+    else:
+        # A job running far past its estimate is compared with it.
+        r = await _ask(registry, tools, "Is DWH_FACT_SALES still running?")
+        assert "It has been running for" in r.answer
+        assert "times longer than expected" in r.answer
+        # Critical jobs: projected finish along the chain against the deadline.
+        r = await _ask(registry, tools, "Is DWH_FIN_PUBLISH at risk?")
+        assert "It is at risk: it would end only about 5 min before its deadline at 06:45" in (
+            r.answer
+        )
+        assert "It waits for DWH_FIN_PRODUCTS.DWH_FIN_AGG." in r.answer or "DWH_FIN_AGG" in r.answer
+        r = await _ask(registry, tools, "Will DWH_DASH_PUBLISH be on time?")
+        assert "It is on time" in r.answer and "at risk" not in r.answer
+        # A stream that is fine is said to be fine, with counts, and nothing is invented.
+        r = await _ask(registry, tools, "How is DWH_HOUSEKEEP doing?")
+        assert r.answer.splitlines()[0].startswith("Job stream DWH_HOUSEKEEP")
