@@ -14,11 +14,24 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from resync_ext.mcp.catalog import tool_names
+from resync_ext.mcp.catalog import MEMORY_TOOL, tool_names
 from resync_ext.tws.simulator.testing import ThreadedSimulator
 from tests.mcp.conftest import ABENDED, TOKEN, HttpServer, mcp_env, only_gets
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+EVERY_TOOL: dict[str, dict[str, Any]] = {
+    "plan_summary": {},
+    "list_jobs": {"status": "ERROR"},
+    "get_job": {"job": ABENDED},
+    "get_job_log": {"job": ABENDED},
+    "get_dependencies": {"job": ABENDED, "depth": 2},
+    "list_job_streams": {"status": "ABEND"},
+    "list_workstations": {"problems_only": True},
+    "list_resources": {"exhausted_only": True},
+    "lookup_known_issue": {"text": "ORA-01017: invalid username/password"},
+    MEMORY_TOOL: {"query": "payroll"},  # no store in this data dir: a tool error
+}
 
 
 def payload(result: Any) -> dict[str, Any]:
@@ -61,6 +74,11 @@ async def exercise(client: Client, sim: ThreadedSimulator) -> None:
     text = bad.content[0].text
     assert "get_job_log" in text and "job" in text and "tail_lines" in text
 
+    # every tool, once: the engine sees reads only
+    assert sorted(EVERY_TOOL) == sorted(tool_names())
+    for name, args in EVERY_TOOL.items():
+        result = await client.call_tool(name, args)
+        assert not result.is_error or name == MEMORY_TOOL, result.content[0].text
     assert only_gets(sim.calls()) == {"GET"}
 
 
