@@ -44,7 +44,9 @@ def build_server(functions: Mapping[str, McpToolFn]) -> MCPServer:
     """Return an MCP server offering ``functions``, each annotated read-only."""
     from mcp.server.mcpserver import MCPServer
 
-    server: MCPServer = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, version=__version__)
+    server: MCPServer = MCPServer(
+        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    )
     for name, fn in functions.items():
         server.add_tool(fn, name=name, description=fn.__doc__, annotations=READ_ONLY)
     return server
