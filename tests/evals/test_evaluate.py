@@ -72,6 +72,15 @@ def test_grounding_catches_a_planted_job_name_and_error_code() -> None:
     assert sum(p.startswith("ungrounded ") for p in problems) == 2
 
 
+def test_grounding_catches_a_planted_return_code_and_time() -> None:
+    question = "Why did FIN_AP_EXTRACT fail?"
+    assert grounding_check("It ended with return code 8 at 21:03 UTC.", EVIDENCE, question)[1] == []
+    _, ungrounded = grounding_check(
+        "It ended with return code 12 at 22:15 UTC.", EVIDENCE, question
+    )
+    assert ungrounded == ["return_code 'return code 12'", "time '22:15'"]
+
+
 def test_a_name_in_the_question_counts_as_grounded() -> None:
     _, ungrounded = grounding_check("FIN_TAX_PROVISION is not in the plan.", EVIDENCE, "")
     assert ungrounded
