@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Integer, Unicode, default
+from traitlets import Bool, Float, Integer, Type, Unicode, default
 
 from resync_ext import __version__
 from resync_ext.config_check import validate_settings
@@ -284,6 +284,41 @@ class ResyncApp(ExtensionApp):
     @default("agents_config")
     def _default_agents_config(self) -> str:
         return _env("RESYNC_AGENTS_CONFIG")
+
+    # -- swappable services (jupyter-scheduler's scheduler_class pattern) ------------------------
+    # Each is built by resync_ext.services with the arguments below; a Configurable subclass also
+    # gets parent=ResyncApp, so its own traits are set as c.<Class>.<trait>.
+    memory_store_class = Type(
+        default_value="resync_ext.memory.mem0_store.Mem0MemoryStore",
+        klass="resync_ext.memory.store.MemoryStore",
+        config=True,
+        help="Class of the memory store, implementing resync_ext.memory.store.MemoryStore; built "
+        "as cls(data_dir=Path, engine='edge'|'local'|'server', qdrant_url=str|None, "
+        "qdrant_api_key=str|None, embedder_backend=str, embedder_cache=Path|None, log=Logger) "
+        "and opened in the background (default Mem0MemoryStore: Mem0 over Qdrant).",
+    )
+    review_queue_class = Type(
+        default_value="resync_ext.audit.review_queue.ReviewQueue",
+        klass="resync_ext.audit.review_queue.ReviewQueue",
+        config=True,
+        help="Class of the review queue (a ReviewQueue subclass), built as cls(data_dir: Path); "
+        "the default keeps review batches as JSON files under data_dir/audit.",
+    )
+    report_runner_class = Type(
+        default_value="resync_ext.reports.runner.ReportRunner",
+        klass="resync_ext.reports.runner.ReportRunner",
+        config=True,
+        help="Class of the report runner (a ReportRunner subclass), built with ReportRunner's "
+        "arguments from this server's settings; the default runs the notebooks with papermill "
+        "in a child process.",
+    )
+    judge_class = Type(
+        default_value="resync_ext.audit.judge.RegistryJudge",
+        config=True,
+        help="Class of the auditor's judge, built as cls(registry: AgentRegistry) and awaited as "
+        "judge(question=str, answer=str, evidence=list) -> Verdict or its dict (see "
+        "resync_ext.audit.judge); the default asks the judge program of the agents configuration.",
+    )
 
     # -- lifecycle ------------------------------------------------------------------------------
     def initialize_settings(self) -> None:

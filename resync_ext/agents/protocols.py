@@ -16,24 +16,42 @@ also implements :class:`StreamingProgram`: its stream listeners pick the answer 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-#: A tool as programs receive it: an async function answering JSON-like data.
-ToolFn = Callable[..., Awaitable[object]]
+# A tool as programs receive it: an async function of its own keyword arguments answering
+# JSON-like data (the registry hands each program the ones it is configured with).
+from resync_ext.agents.toolbox import ToolFn
+
+__all__ = ["AgentProgram", "JudgeProgram", "StreamingProgram", "ToolFn"]
+
 #: The recorder's event observer (``{"phase": "call" | "result", ...}``).
 OnTool = Callable[[dict[str, object]], Awaitable[None]]
+
+
+class Demo(Protocol):
+    """One few-shot demonstration (a ``dspy.Example``): its fields by name."""
+
+    def keys(self) -> Iterable[str]:
+        """The field names."""
+        ...
+
+    def __getitem__(self, key: str) -> object:
+        """One field's value."""
+        ...
+
+
+class Signature(Protocol):
+    """A DSPy signature as the demo store reads it."""
+
+    input_fields: Mapping[str, object]
 
 
 class Predictor(Protocol):
     """A DSPy predictor as the demo store reads it: its signature's inputs and its demos."""
 
-    demos: list[object]
-
-    @property
-    def signature(self) -> object:
-        """The predictor's DSPy signature (``input_fields`` lists its inputs)."""
-        ...
+    demos: list[Demo]
+    signature: Signature
 
 
 class Prediction(Protocol):

@@ -18,11 +18,15 @@ import sys
 import threading
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from resync_ext.agents.errors import AgentConfigError, AgentNotFound
+from resync_ext.agents.protocols import AGENT_PROGRAM_METHODS, AgentProgram, JudgeProgram
+
+if TYPE_CHECKING:
+    from resync_ext.agents.demos import DemoStore
 
 _log = logging.getLogger(__name__)
 Listener = Callable[[list[dict[str, Any]]], None]
@@ -117,7 +121,7 @@ class AgentRegistry:
         root: Path | None = None,
         tool_names: Collection[str] | None = None,
         lm_factory: Callable[[str | None], Any] | None = None,
-        demos: Any = None,
+        demos: DemoStore | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.config_path = Path(config_path)
@@ -170,7 +174,13 @@ class AgentRegistry:
                     where,
                     f"agent {agent.id!r} names unknown tools {unknown}; known: {sorted(known)}",
                 )
-            classes[agent.id] = self._load_class(where, agent.id, agent.program)
+            cls = self._load_class(where, agent.id, agent.program)
+            missing = [m for m in AGENT_PROGRAM_METHODS if not callable(getattr(cls, m, None))]
+            if missing:
+                raise AgentConfigError(
+                    where, f"agent {agent.id!r}: program {agent.program!r} lacks {missing}"
+                )
+            classes[agent.id] = cls
         judge = self._load_class(where, "judge", config.judge.program)
         return config, classes, judge
 
@@ -260,7 +270,7 @@ class AgentRegistry:
                 return agent
         raise AgentNotFound(agent_id, [a.id for a in self.config.agents])
 
-    def create(self, agent_id: str, tools: Mapping[str, Callable[..., Any]]) -> Any:
+    def create(self, agent_id: str, tools: Mapping[str, Callable[..., Any]]) -> AgentProgram:
         """Build the agent's program over ``tools`` (only the ones it is configured with)."""
         with self._lock:
             spec = self.get(agent_id)
@@ -268,19 +278,20 @@ class AgentRegistry:
         missing = [t for t in spec.tools if t not in tools]
         if missing:
             raise AgentConfigError(str(self.config_path), f"tools {missing} are not available")
-        program = cls(
+        program: AgentProgram = cls(
             tools={t: tools[t] for t in spec.tools}, max_iters=spec.max_iters, mode=spec.mode
         )
         if self.demos is not None:
             self.demos.apply(agent_id, program)
         return program
 
-    def create_judge(self) -> Any:
+    def create_judge(self) -> JudgeProgram:
         """Build the auditor's judge program."""
         with self._lock:
             if self._judge_class is None:
                 raise AgentConfigError(str(self.config_path), "not loaded")
-            return self._judge_class()
+            judge: JudgeProgram = self._judge_class()
+            return judge
 
     def lm_for(self, agent_id: str | None) -> Any:
         """Return the LM an agent runs on (its ``model`` or the default); ``None`` = the judge's."""

@@ -13,36 +13,24 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from resync_ext.audit.errors import JudgeOutputError
+from resync_ext import metrics
+from resync_ext.agents.errors import JudgeOutputError
+from resync_ext.audit.judge import VERDICTS, Judge, Verdict
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, utc_now
+
+if TYPE_CHECKING:
+    from resync_ext.memory.models import Memory
+    from resync_ext.memory.store import MemoryStore
 
 log = logging.getLogger(__name__)
 
-
-VERDICTS = ("ok", "suspicious", "incorrect")
-
-
-class Verdict(BaseModel):
-    """The judge's validated answer."""
-
-    verdict: Literal["ok", "suspicious", "incorrect"]
-    confidence: float = Field(ge=0.0, le=1.0)
-    reason: str = Field(min_length=1)
-
-
-class Judge(Protocol):
-    """Anything that judges one turn: the agents' judge program, or a scripted test judge."""
-
-    def __call__(
-        self, *, question: str, answer: str, evidence: list[Any]
-    ) -> Awaitable[Verdict | dict[str, Any]]: ...
+__all__ = ["VERDICTS", "Auditor", "Judge", "PassSummary", "Verdict"]
 
 
 class PassSummary(BaseModel):
@@ -62,7 +50,7 @@ class Auditor:
 
     def __init__(
         self,
-        store: Any,
+        store: MemoryStore,
         judge: Judge,
         queue: ReviewQueue,
         *,
@@ -80,9 +68,8 @@ class Auditor:
         self.events_path = events_path
         self._claimed: set[str] = set()
         self._pass_lock = asyncio.Lock()
-        self.on_verdict: Callable[[str, Verdict], None] | None = None
 
-    async def _judge(self, memory: Any) -> Verdict:
+    async def _judge(self, memory: Memory) -> Verdict:
         meta = memory.metadata
         for attempt in (1, 2):
             try:
@@ -96,7 +83,7 @@ class Auditor:
                 log.info("auditor: retrying unparseable verdict for %s", memory.id)
         raise AssertionError("unreachable")
 
-    async def _audit_one(self, memory: Any) -> tuple[str, ReviewItem | None]:
+    async def _audit_one(self, memory: Memory) -> tuple[str, ReviewItem | None]:
         """Judge one claimed memory and set its state; return the outcome and a review item."""
         verdict = await self._judge(memory)
         audit = {**verdict.model_dump(), "at": utc_now()}
@@ -107,19 +94,20 @@ class Auditor:
         else:
             state, outcome = "flagged", "flagged"
         await self.store.set_state(memory.id, state, expect={"new"}, audit=audit)
-        if self.on_verdict is not None:
-            self.on_verdict(memory.id, verdict)
+        metrics.AUDIT_VERDICTS.labels(verdict.verdict).inc()
         item = _review_item(memory, verdict) if state == "flagged" else None
         return outcome, item
 
-    async def audit_memories(self, memories: list[Any], summary: PassSummary) -> list[ReviewItem]:
+    async def audit_memories(
+        self, memories: list[Memory], summary: PassSummary
+    ) -> list[ReviewItem]:
         """Judge ``memories`` (skipping any another task holds) with bounded concurrency."""
         mine = [m for m in memories if m.id not in self._claimed and m.metadata.state == "new"]
         self._claimed.update(m.id for m in mine)
         sem = asyncio.Semaphore(self.concurrency)
         items: list[ReviewItem] = []
 
-        async def one(memory: Any) -> None:
+        async def one(memory: Memory) -> None:
             async with sem:
                 try:
                     outcome, item = await self._audit_one(memory)
@@ -220,7 +208,7 @@ class Auditor:
         return out
 
 
-def _review_item(memory: Any, verdict: Verdict) -> ReviewItem:
+def _review_item(memory: Memory, verdict: Verdict) -> ReviewItem:
     meta = memory.metadata
     return ReviewItem(
         memory_id=memory.id,

@@ -7,8 +7,10 @@ Hierarchy::
     ├── BatchNotFound       404        no such batch (pending or archived)
     ├── ItemNotFound        404        no review item for that memory id
     ├── DecisionConflict    409        the item was already decided the other way
-    ├── BatchPending        409        archive refused: items still pending
-    └── JudgeOutputError               the judge's answer did not parse (retried once)
+    └── BatchPending        409        archive refused: items still pending
+
+The judge's unparseable answer is ``resync_ext.agents.errors.JudgeOutputError``: the judge program
+raises it, the auditor retries once.
 """
 
 from __future__ import annotations
@@ -38,7 +40,3 @@ class DecisionConflict(AuditError, Conflict):
 
 class BatchPending(AuditError, Conflict):
     """A batch with pending items cannot be archived."""
-
-
-class JudgeOutputError(AuditError):
-    """The judge's output did not parse into a verdict."""

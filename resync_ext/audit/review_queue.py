@@ -31,6 +31,7 @@ from resync_ext.audit.errors import (
     DecisionConflict,
     ItemNotFound,
 )
+from resync_ext.audit.judge import VerdictName
 from resync_ext.files import atomic_write_json
 
 BATCH_NAME = re.compile(r"audit-\d{8}T\d{6}Z")
@@ -44,7 +45,7 @@ class ReviewItem(BaseModel):
     question: str
     answer: str
     agent_id: str | None = None
-    verdict: str
+    verdict: VerdictName
     confidence: float
     reason: str
     evidence: list[Any] = Field(default_factory=list)

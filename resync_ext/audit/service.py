@@ -1,9 +1,13 @@
-"""The audit loop as one service: reviewers' decisions, reconciliation and metrics.
+"""The audit loop as one service: reviewers' decisions, reconciliation, metrics, fresh audits.
 
 A decision is written to its batch file first (the durable record of who decided what, when and
 why), then applied to the memory's state. If the process dies in between, :meth:`reconcile` (run
 at start and before each audit pass) re-applies every recorded decision whose memory still says
 ``flagged``, so no decision is ever lost.
+
+A chat turn's new memory is audited soon after it is stored (:meth:`audit_soon`): the ids of a
+burst of turns are gathered for ``FRESH_AUDIT_DELAY_S`` and judged in one background task, whose
+failure is logged and never reaches the user.
 """
 
 from __future__ import annotations
@@ -11,15 +15,21 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from resync_ext import metrics
 from resync_ext.audit.auditor import Auditor, PassSummary
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueue
+from resync_ext.debounce import Debouncer
+
+if TYPE_CHECKING:
+    from resync_ext.memory.models import Memory
+    from resync_ext.memory.store import MemoryStore
 
 log = logging.getLogger(__name__)
 
 STATE_OF = {"approve": "approved", "reject": "rejected"}
+FRESH_AUDIT_DELAY_S = 2.0
 
 
 class AuditService:
@@ -27,16 +37,35 @@ class AuditService:
 
     def __init__(
         self,
-        store: Any,
+        store: MemoryStore,
         queue: ReviewQueue,
         auditor: Auditor,
         *,
-        on_approved: Callable[[Any], Any] | None = None,
+        on_approved: Callable[[Memory], None] | None = None,
+        fresh_delay_s: float = FRESH_AUDIT_DELAY_S,
     ) -> None:
         self.store = store
         self.queue = queue
         self.auditor = auditor
         self.on_approved = on_approved
+        self.fresh: Debouncer[str] = Debouncer(
+            fresh_delay_s, self._audit_fresh, name="resync-audit-fresh", log=log
+        )
+
+    def audit_soon(self, memory_id: str) -> None:
+        """Audit a fresh memory in the background, with the others of its burst."""
+        self.fresh.add(memory_id)
+
+    async def _audit_fresh(self, memory_ids: set[str]) -> None:
+        for memory_id in memory_ids:
+            try:
+                await self.auditor.audit_memory(memory_id)
+            except Exception as e:  # it stays "new": the scheduled pass picks it up
+                log.warning("Resync: background audit of %s failed: %s", memory_id, e)
+
+    def stop(self) -> None:
+        """Drop the fresh audits still waiting (they stay ``new`` for the next pass)."""
+        self.fresh.cancel()
 
     async def decide(
         self,
@@ -68,9 +97,7 @@ class AuditService:
         )
         if state == "approved" and self.on_approved is not None:
             try:
-                result = self.on_approved(memory)
-                if hasattr(result, "__await__"):
-                    await result
+                self.on_approved(memory)
             except Exception:
                 log.exception("review: could not add memory %s as a demonstration", item.memory_id)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from resync_ext import metrics
+from resync_ext.agents.protocols import ToolFn
 from resync_ext.agents.registry import AgentRegistry
 from resync_ext.agents.runner import AgentEvent, AgentResult
 from resync_ext.chat.errors import TurnFailed
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 Send = Callable[[OutboundFrame], Awaitable[None]]
 T = TypeVar("T")
-ToolFn = Callable[..., Awaitable[object]]
 
 CONTEXT_MEMORIES = 3
 TIMINGS_KEPT = 1000

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+from tornado.web import RequestHandler
+
+Route = tuple[str, type[RequestHandler]]
 
 #: Resource modules whose ``routes`` the extension registers, in order.
 ROUTE_MODULES = ("health", "openapi", "agents", "chat", "memories", "audit", "reports")
 
 
-def collect_routes() -> list[tuple[Any, ...]]:
+def collect_routes() -> list[Route]:
     """Gather the route tables of every resource module (paths are relative to base_url)."""
-    routes: list[tuple[Any, ...]] = []
+    routes: list[Route] = []
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"resync_ext.handlers.{name}")
         routes.extend(module.routes)

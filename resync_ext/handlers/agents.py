@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 from tornado import web
 
@@ -28,7 +26,7 @@ class AgentList(BaseModel):
     agents: list[AgentInfo]
 
 
-schemas: dict[str, Any] = {"AgentInfo": AgentInfo, "AgentList": AgentList}
+schemas: dict[str, type[BaseModel]] = {"AgentInfo": AgentInfo, "AgentList": AgentList}
 
 
 class AgentsHandler(ResyncHandler):
@@ -59,7 +57,7 @@ class DemosHandler(ResyncHandler):
     @web.authenticated
     async def post(self) -> None:
         """Answer ``{"demos": {agent_id: count}}``."""
-        counts = await self.service("services").rebuild_demos()
+        counts = await self.demo_learner.rebuild_all()
         self.write_json({"demos": counts})
 
 

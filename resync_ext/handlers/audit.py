@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
@@ -50,7 +50,7 @@ class AuditRunResult(BaseModel):
     seconds: float
 
 
-schemas: dict[str, Any] = {
+schemas: dict[str, type[BaseModel]] = {
     "ReviewRequest": ReviewRequest,
     "ReviewItem": ReviewItem,
     "Batch": Batch,
@@ -60,12 +60,7 @@ schemas: dict[str, Any] = {
 
 
 class AuditHandler(ResyncHandler):
-    """Base of the audit handlers: the audit service."""
-
-    @property
-    def audit(self) -> Any:
-        """The audit service (decisions, passes, metrics)."""
-        return self.service("audit")
+    """Base of the audit handlers: who decides."""
 
     @property
     def user_name(self) -> str:

@@ -20,7 +20,7 @@ class HealthHandler(ResyncHandler):
     @web.authenticated
     async def get(self) -> None:
         """Answer 200 with ``status`` ok or degraded; the checks say which dependency is down."""
-        report = await self.service("services").health()
+        report = await self.health.run()
         self.write_json(
             {
                 "status": report["status"],

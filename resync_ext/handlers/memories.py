@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from tornado import web
 
-from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.base import OpenAPI, ResyncHandler
 from resync_ext.memory.models import EXCLUDED_FROM_RETRIEVAL, Memory, State
 
 
@@ -30,10 +28,10 @@ class MemoryList(BaseModel):
     memories: list[Memory]
 
 
-schemas: dict[str, Any] = {"Memory": Memory, "MemoryList": MemoryList}
+schemas: dict[str, type[BaseModel]] = {"Memory": Memory, "MemoryList": MemoryList}
 
 
-def _param(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+def _param(name: str, schema: OpenAPI, text: str) -> JsonValue:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
 
 

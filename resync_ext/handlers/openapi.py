@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
 from tornado import web
 
 from resync_ext import __version__
-from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.base import OpenAPI, ResyncHandler
+
+#: A component schema as a handler module publishes it: a pydantic model or a JSON schema.
+Schema = type[BaseModel] | OpenAPI
 
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
-_BASE_SCHEMAS: dict[str, Any] = {
+_BASE_SCHEMAS: dict[str, OpenAPI] = {
     "Error": {
         "type": "object",
         "required": ["message", "reason"],
@@ -59,51 +61,50 @@ _ERRORS = {
 }
 
 
-def _schema(value: Any) -> dict[str, Any]:
-    if isinstance(value, type) and issubclass(value, BaseModel):
-        return value.model_json_schema(ref_template="#/components/schemas/{model}")
+def _schema(value: Schema) -> OpenAPI:
+    if isinstance(value, type):
+        schema: OpenAPI = value.model_json_schema(ref_template="#/components/schemas/{model}")
+        return schema
     return dict(value)
 
 
-def _operation(spec: dict[str, Any], params: list[str], method: str) -> dict[str, Any]:
-    op = {k: v for k, v in spec.items() if k not in {"request", "response"}}
-    op.setdefault("responses", {})
+def _json(schema: JsonValue) -> OpenAPI:
+    return {"application/json": {"schema": schema}}
+
+
+def _ref(name: JsonValue) -> OpenAPI:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(spec: OpenAPI, params: list[str], method: str) -> OpenAPI:
+    op: OpenAPI = {k: v for k, v in spec.items() if k not in {"request", "response"}}
+    given = spec.get("responses")
+    responses: OpenAPI = dict(given) if isinstance(given, dict) else {}
+    op["responses"] = responses
     if "response" in spec:
-        ref = {"$ref": f"#/components/schemas/{spec['response']}"}
-        op["responses"]["200"] = {
-            "description": "OK",
-            "content": {"application/json": {"schema": ref}},
-        }
-    for code, resp in list(op["responses"].items()):
+        responses["200"] = {"description": "OK", "content": _json(_ref(spec["response"]))}
+    for code, resp in list(responses.items()):
         if isinstance(resp, dict) and "$ref" in resp:
-            op["responses"][code] = {
-                "description": "OK",
-                "content": {"application/json": {"schema": resp}},
-            }
+            responses[code] = {"description": "OK", "content": _json(resp)}
     if "request" in spec:
-        op["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{spec['request']}"}}
-            },
-        }
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        op["requestBody"] = {"required": True, "content": _json(_ref(spec["request"]))}
     for code, text in _ERRORS.items():
-        op["responses"].setdefault(code, {"description": text, **error})
-    path_params = [
+        responses.setdefault(code, {"description": text, "content": _json(_ref("Error"))})
+    parameters: list[JsonValue] = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
     ]
-    op["parameters"] = path_params + list(op.get("parameters", []))
+    extra = op.get("parameters")
+    op["parameters"] = parameters + (list(extra) if isinstance(extra, list) else [])
     op.setdefault("operationId", f"{method}_{spec.get('summary', '')}".replace(" ", "_")[:60])
     return op
 
 
-def build_openapi() -> dict[str, Any]:
+def build_openapi() -> OpenAPI:
     """Return the OpenAPI document of every route the extension registers."""
     from resync_ext.handlers import ROUTE_MODULES
 
-    paths: dict[str, Any] = {}
-    schemas = dict(_BASE_SCHEMAS)
+    paths: OpenAPI = {}
+    schemas: OpenAPI = dict(_BASE_SCHEMAS)
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"resync_ext.handlers.{name}")
         for key, value in getattr(module, "schemas", {}).items():
@@ -112,7 +113,7 @@ def build_openapi() -> dict[str, Any]:
             pattern, handler = route[0], route[1]
             params = _GROUP.findall(pattern)
             path = _GROUP.sub(lambda m: "{" + m.group(1) + "}", pattern).rstrip("$")
-            ops = {
+            ops: OpenAPI = {
                 method: _operation(spec, params, method)
                 for method, spec in getattr(handler, "openapi", {}).items()
             }

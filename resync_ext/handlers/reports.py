@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
@@ -16,7 +16,7 @@ class ReportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     notebook: str | None = Field(default=None, min_length=1, max_length=200)
-    parameters: dict[str, Any] | None = None
+    parameters: dict[str, object] | None = None
 
 
 class ReportStarted(BaseModel):
@@ -47,7 +47,7 @@ class ReportStatus(BaseModel):
     started: str | None = None
     finished: str | None = None
     duration_s: float | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, object] = Field(default_factory=dict)
     error: ReportFailure | None = None
     formats: list[Literal["html", "ipynb"]] = Field(default_factory=list)
 
@@ -66,7 +66,7 @@ class ReportQuery(BaseModel):
     format: Literal["html", "ipynb"] = "html"
 
 
-schemas: dict[str, Any] = {
+schemas: dict[str, type[BaseModel]] = {
     "ReportRequest": ReportRequest,
     "ReportStarted": ReportStarted,
     "ReportFailure": ReportFailure,

@@ -57,10 +57,11 @@ def build_report_runner(
     log: logging.Logger,
     keep: int = 30,
     timeout_s: float = 900.0,
+    runner_class: type[ReportRunner] = ReportRunner,
 ) -> ReportRunner:
     """Return a ReportRunner that calls this server back and reads TWS as ``app`` is set."""
     serverapp = getattr(app, "serverapp", None)
-    return ReportRunner(
+    return runner_class(
         data_dir,
         notebooks_dir(getattr(serverapp, "root_dir", None)),
         connection=lambda: server_connection(app.serverapp),

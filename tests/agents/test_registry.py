@@ -86,6 +86,8 @@ def test_module_class_programs_load_from_installed_modules(
         "import dspy\nclass Echo(dspy.Module):\n"
         "    def __init__(self, tools, max_iters=8, mode='evidence'):\n"
         "        super().__init__()\n        self.tools = tools\n"
+        "    def answer_predictors(self):\n        return []\n"
+        "    def learn(self, examples):\n        pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     _write(cfg, _config(_agent(program="my_agents_pkg:Echo")))
@@ -93,6 +95,23 @@ def test_module_class_programs_load_from_installed_modules(
     reg.load()
     program = reg.create("t1", {t: object() for t in TOOLS})
     assert type(program).__name__ == "Echo" and sorted(program.tools) == sorted(TOOLS)
+
+
+def test_a_program_without_what_the_server_calls_is_refused_at_load(
+    cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without answer_predictors (the runner streams from them) and learn (the demo learner
+    # teaches it), the first turn or approval would fail; the configuration says so at once.
+    (tmp_path / "bare_agents_pkg.py").write_text(
+        "import dspy\nclass Bare(dspy.Module):\n"
+        "    def __init__(self, tools, max_iters=8, mode='evidence'):\n"
+        "        super().__init__()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _write(cfg, _config(_agent(program="bare_agents_pkg:Bare")))
+    with pytest.raises(AgentConfigError) as exc:
+        AgentRegistry(cfg).load()
+    assert "'bare_agents_pkg:Bare' lacks ['answer_predictors', 'learn']" in exc.value.message
 
 
 def test_broken_file_keeps_last_good_configuration(

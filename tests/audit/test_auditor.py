@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from resync_ext.agents.errors import JudgeOutputError
 from resync_ext.audit.auditor import Auditor
-from resync_ext.audit.errors import JudgeOutputError
 from resync_ext.audit.review_queue import ReviewQueue
 from resync_ext.audit.service import AuditService
 
