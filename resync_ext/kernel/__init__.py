@@ -6,8 +6,9 @@ those services through the server's REST and WebSocket API with the server's tok
 or TWS directly through the same read-only client the agents use (``runbook``). The server never
 imports this package (``tests/test_layers.py`` checks it)::
 
-    client.py, chat_socket.py, errors.py   the server's client (REST, chat WebSocket) and its errors
+    client.py, chat_socket.py, errors.py   the server's client (REST, chat WebSocket), the errors
     widgets/                               ipywidgets ChatPanel and ReviewPanel over that client
     runbook.py                             helpers of the runbook notebooks (notebooks/runbooks/)
     audit_data.py                          what the audit report notebook reads and computes
+    signatures.py                          normalised error signatures (reports and runbooks)
 """

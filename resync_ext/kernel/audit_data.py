@@ -19,9 +19,8 @@ from typing import Any
 import httpx
 
 from resync_ext.kernel.client import server_verify, tls_context
-from resync_ext.kernel.errors import ResyncClientError
-from resync_ext.reports.errors import ReportDataError, ServiceDown
-from resync_ext.reports.signatures import signatures
+from resync_ext.kernel.errors import ReportDataError, ResyncClientError, ServiceDown
+from resync_ext.kernel.signatures import signatures
 
 MEMORY_PAGE = 500
 MEMORY_CAP = 20_000

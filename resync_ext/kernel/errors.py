@@ -1,11 +1,13 @@
-"""Errors of the kernel-side client and panels.
+"""Errors of the kernel-side code: the client, the panels and the report's data.
 
 Hierarchy::
 
     ResyncClientError          base: something the notebook user should read
     ├── ServerNotFound         no running Jupyter server with Resync could be found
     ├── ServerUnreachable      the server did not answer (stopped, wrong URL, network)
-    └── ApiError               the server answered with an HTTP error ``{"message", "reason"}``
+    ├── ApiError               the server answered with an HTTP error ``{"message", "reason"}``
+    └── ReportDataError        the report's kernel cannot read what it reports on
+        └── ServiceDown        a service behind the API answered 503
 """
 
 from __future__ import annotations
@@ -43,3 +45,11 @@ class ApiError(ResyncClientError):
         self.status = status
         self.reason = reason
         self.detail = message
+
+
+class ReportDataError(ResyncClientError):
+    """The report kernel could not read what it reports on (no server, token refused)."""
+
+
+class ServiceDown(ReportDataError):
+    """A service behind the API answered 503 (the memory store not open, TWS down)."""

@@ -8,9 +8,10 @@ Hierarchy::
     ├── UnknownNotebook       404        no report template by that name
     ├── ReportNotFound        404        no report run by that name (or that format)
     ├── ReportRunning         409        the report is still running: nothing to fetch yet
-    ├── ReportFailed                     a run that ended in error (raised by scheduled_run)
-    └── ReportDataError                  in the report's kernel: the server cannot be read
-        └── ServiceDown                  a service behind the API answered 503
+    └── ReportFailed                     a run that ended in error (raised by scheduled_run)
+
+What the report's kernel raises when it cannot read the server (``ReportDataError``,
+``ServiceDown``) is kernel-side code: ``resync_ext/kernel/errors.py``.
 """
 
 from __future__ import annotations
@@ -44,11 +45,3 @@ class ReportRunning(ReportError, Conflict):
 
 class ReportFailed(ReportError):
     """A report run ended in error."""
-
-
-class ReportDataError(ReportError):
-    """The report kernel could not read what it reports on (no server, token refused)."""
-
-
-class ServiceDown(ReportDataError):
-    """A service behind the API answered 503 (the memory store not open, TWS down)."""

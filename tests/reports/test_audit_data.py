@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from resync_ext.kernel import audit_data as ad
-from resync_ext.reports.errors import ReportDataError, ServiceDown
+from resync_ext.kernel.errors import ReportDataError, ServiceDown
 
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 

@@ -24,8 +24,7 @@ from traitlets.config import Config
 
 from resync_ext.kernel.audit_data import ServerAPI
 from resync_ext.kernel.client import ResyncClient
-from resync_ext.kernel.errors import ServerUnreachable
-from resync_ext.reports.errors import ReportDataError
+from resync_ext.kernel.errors import ReportDataError, ServerUnreachable
 
 pytestmark = pytest.mark.slow
 

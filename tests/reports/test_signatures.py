@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resync_ext.reports.signatures import normalise_line, signature_keys, signatures
+from resync_ext.kernel.signatures import normalise_line, signature_keys, signatures
 
 
 def keys(text: str) -> list[str]:
