@@ -19,6 +19,7 @@ from resync_ext.mcp.jupyter import TOOLS
 from resync_ext.mcp.server import build_server
 from resync_ext.tws.simulator.testing import ThreadedSimulator
 from tests.mcp.conftest import ABENDED
+from tests.support import wait_memory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -95,3 +96,33 @@ def test_jupyter_endpoint_serves_the_same_read_only_tools(
     assert {c["method"] for c in twsim.calls()} == {"GET"}
     # the memory store is off in this server: a clear tool error, not a crash
     assert memory.is_error and "memory store is not open" in memory.content[0].text
+
+
+class TestWithTheMemoryOpen:
+    """The reviewed-answer search answers from the extension's own open store."""
+
+    @pytest.fixture
+    def resync_config(self, resync_config: dict[str, Any]) -> dict[str, Any]:
+        return {**resync_config, "open_memory": True}
+
+    @pytest.mark.timeout(180)
+    def test_reviewed_answers_come_from_the_servers_store(
+        self, resync_services: Any, jp_serverapp: Any, jp_asyncio_loop: Any
+    ) -> None:
+        async def run() -> tuple[str, Any]:
+            store = await wait_memory(resync_services)
+            turn = await store.add_turn(
+                agent_id="tws-troubleshooter",
+                question="Why is AGT_WIN02 not running jobs?",
+                answer="AGT_WIN02 has been unlinked since 02:10; link it again.",
+                evidence=[],
+            )
+            await store.set_state(turn.id, "approved", review={"by": "ann"})
+            await store.settle()
+            async with Client(mcp_url(jp_serverapp), read_timeout_seconds=60) as client:
+                return turn.id, await client.call_tool(MEMORY_TOOL, {"query": "AGT_WIN02 unlinked"})
+
+        turn_id, result = jp_asyncio_loop.run_until_complete(asyncio.wait_for(run(), 150))
+        assert not result.is_error, result.content[0].text
+        matches = result.structured_content["matches"]
+        assert [m["id"] for m in matches] == [turn_id] and matches[0]["reviewed_by"] == "ann"
