@@ -15,12 +15,13 @@ from resync_ext.agents.toolbox import ToolRecorder
 
 
 class SummariseHealth(dspy.Signature):
-    """You brief operators of HCL Workload Automation (TWS) on plan health. Answer only from the
-    findings. Reply in this form:
-    Failed: <jobs that failed, with the reason if known>
-    At risk: <late or blocked critical jobs and deadlines, or "none">
-    Fix first: <the failure that blocks the most work, and why>
-    Name jobs exactly as the findings do. Do not invent facts. Never say an action was taken."""
+    """You brief operators of HCL Workload Automation (TWS) on plan health. The operator already
+    sees the findings. Reply in this form, using only the findings:
+    Why it matters: <one or two sentences: what to fix first and what it puts at risk>
+    Next steps:
+    1. <step>
+    2. <step>
+    Name only jobs, codes and times that appear in the findings. Never say an action was taken."""
 
     evidence: str = dspy.InputField(desc="findings")
     avoid: str = dspy.InputField(desc="never mention these: the findings do not show them")
@@ -38,3 +39,6 @@ class Analyzer(EvidenceAgent):
         health = PlanHealth(rec)
         await health.run()
         return health
+
+    def head(self, found: PlanHealth) -> list[str]:
+        return list(found.lines)

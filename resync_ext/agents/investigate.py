@@ -26,6 +26,13 @@ from resync_ext.agents.evidence import (
     job_sentence,
     log_sentence,
 )
+from resync_ext.agents.plan_text import (
+    deps_text,
+    ref,
+    resources_text,
+    stream_sentence,
+    summary_text,
+)
 from resync_ext.agents.toolbox import ToolRecorder, error_text, is_error
 
 FAILED = {"ERROR", "ABEND", "FAIL"}
@@ -35,14 +42,6 @@ MAX_TARGETS = 2
 MAX_CHAIN = 6  # predecessors walked from a held job towards its root cause
 CLOSEST = 3
 CLOSE_ENOUGH = 0.7  # difflib ratio: a misspelling or a missing word, not any job sharing a prefix
-
-
-def ref(j: dict[str, Any]) -> str:
-    """Return ``STREAM.JOB`` (exact where a bare job name may be ambiguous) or the bare name."""
-    return f"{j['stream']}.{j['name']}" if j.get("stream") else str(j.get("name"))
-
-
-_ref = ref  # the name health.py imports
 
 
 def failed(j: dict[str, Any]) -> bool:
@@ -106,7 +105,7 @@ class Investigation:
     async def run(self, question: str, names: list[str] | None = None) -> list[str]:
         """Investigate ``question``; return the evidence sentences in reading order."""
         asked = candidate_names(question) if names is None else names
-        targets = await self._resolve(asked)
+        targets = await self._resolve(asked, stream_asked="stream" in question.lower())
         if not targets and not asked:
             await self.overview()
         for kind, data in targets[:MAX_TARGETS]:
@@ -135,7 +134,9 @@ class Investigation:
             self._stations = [] if is_error(res) else list(res.get("items") or [])
         return self._stations
 
-    async def _resolve(self, names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    async def _resolve(
+        self, names: list[str], *, stream_asked: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
         found: list[tuple[str, dict[str, Any]]] = []
         for name in names:
             if len(found) >= MAX_TARGETS:
@@ -150,6 +151,14 @@ class Investigation:
                 hit = next((s for s in streams.get("items") or [] if s.get("name") == name), None)
                 if hit is not None:
                     found.append(("stream", hit))
+                    continue
+            elif " " in name and stream_asked:
+                # "the ap payments stream": the stream whose name holds those words, if one does.
+                words = name.split()
+                streams = await self.rec.call("list_job_streams", name="*" + "*".join(words) + "*")
+                hits = [s for s in streams.get("items") or [] if named(name, s)]
+                if len(hits) == 1:
+                    found.append(("stream", hits[0]))
                     continue
             job = await self.rec.call("get_job", job=name, summary=job_sentence)
             if not is_error(job) and named(name, job):
@@ -272,9 +281,9 @@ class Investigation:
             await self._dependencies(ref(nxt), walk=True)
 
     async def _resources(self) -> None:
-        res = await self.rec.call("list_resources", exhausted_only=True, summary=_resources_text)
+        res = await self.rec.call("list_resources", exhausted_only=True, summary=resources_text)
         if not is_error(res):
-            self.facts.append(_resources_text(res))
+            self.facts.append(resources_text(res))
 
     async def _known_issue(self, key: str, text: str, status: Any, sub: str, rc: Any) -> None:
         found = await self.rec.call(
@@ -339,80 +348,3 @@ def _closest_text(pattern: str, key: str, r: dict[str, Any]) -> str:
         key=lambda n: (-difflib.SequenceMatcher(None, key, n).ratio(), n),
     )
     return f"names like {pattern}: " + (", ".join(names[:12]) or "none")
-
-
-def stream_sentence(s: dict[str, Any]) -> str:
-    """Describe a job stream brief with its job counts."""
-    return (
-        f"Job stream {s.get('name')} is {s.get('status')} ({s.get('internal_status')}): "
-        f"{s.get('jobs', '?')} jobs, {s.get('succeeded', 0)} succeeded, "
-        f"{s.get('abended', 0)} abended."
-    )
-
-
-def summary_text(s: dict[str, Any]) -> str:
-    """Describe a plan_summary result in one paragraph."""
-    failed_ = (s.get("failed_jobs") or {}).get("items", [])
-    late = (s.get("late_critical_jobs") or {}).get("items", [])
-    ws = s.get("workstation_problems") or []
-    by = ", ".join(f"{k} {v}" for k, v in (s.get("by_status") or {}).items())
-    text = f"Plan: {s.get('total_jobs')} jobs ({by})."
-
-    def one(j: dict[str, Any]) -> str:
-        rc = j.get("return_code")
-        return f"{ref(j)} ({j.get('internal_status')}" + (f", RC {rc})" if rc is not None else ")")
-
-    text += (
-        " Failed: " + ", ".join(one(j) for j in failed_[:6]) + "."
-        if failed_
-        else " No failed jobs."
-    )
-    if late:
-        text += " Late critical: " + ", ".join(ref(j) for j in late[:5]) + "."
-    if ws:
-        text += (
-            " Workstation problems: "
-            + ", ".join(f"{w['name']} ({', '.join(w['problems'])})" for w in ws[:5])
-            + "."
-        )
-    for note in s.get("notes") or []:
-        text += f" Note: {clip(note, 160)}."
-    return text
-
-
-_summary_text = summary_text  # the name health.py imports
-
-
-def deps_text(d: dict[str, Any]) -> str:
-    """Describe a get_dependencies result: what holds the job, what waits for it."""
-    job = (d.get("job") or {}).get("name")
-    held = [
-        f"{h.get('dependency')} ({h.get('predecessor_status') or h.get('status')})"
-        for h in d.get("held_by") or []
-    ]
-    succ = (d.get("successors") or {}).get("items", [])
-    text = (
-        f"{job} is held by: {', '.join(held[:4])}." if held else f"{job} has no unmet dependency."
-    )
-    if succ:
-        names = [str(s.get("name") or (s.get("job_stream") or {}).get("name")) for s in succ]
-        text += f" {len(succ)} successors wait for it: {', '.join(names[:5])}."
-    return text
-
-
-_deps_text = deps_text
-
-
-def _resources_text(r: dict[str, Any]) -> str:
-    items = r.get("items") or []
-    if not items:
-        return "No resource is exhausted."
-    return (
-        "Exhausted resources: "
-        + "; ".join(
-            f"{x.get('name')} {x.get('available', 0)} of {x.get('quantity')} available, held by "
-            f"{', '.join(map(str, x.get('holders') or [])) or 'unknown'}"
-            for x in items[:4]
-        )
-        + "."
-    )

@@ -157,7 +157,10 @@ def _minutes(seconds: float) -> str:
     return f"{m // 60} h {m % 60} min" if m >= 60 else f"{m} min"
 
 
-def deadline_line(inv: Investigation) -> str | None:
+BASIS = "if each job on its chain takes its estimated time"
+
+
+def deadline_line(inv: Investigation, *, basis: bool = True) -> str | None:
     """Project a critical job's finish along its chain (estimated durations) against its deadline.
 
     HWA Workload Service Assurance style: the chain's running job ends at its start plus its
@@ -194,12 +197,12 @@ def deadline_line(inv: Investigation) -> str | None:
             return f"Its finish cannot be projected: {ref(j)} has no estimated duration; {due}."
         end += timedelta(seconds=step)
     margin = (deadline - end).total_seconds()
-    basis = "if each job on its chain takes its estimated time"
+    why = f", {BASIS}." if basis else "."
     if margin < 0:
-        return f"It will miss {due} by about {_minutes(margin)}, {basis}."
+        return f"It will miss {due} by about {_minutes(margin)}{why}"
     if timedelta(seconds=margin) <= AT_RISK_MARGIN:
-        return f"It is at risk: it would end only about {_minutes(margin)} before {due}, {basis}."
-    return f"It is on time: it would end about {_minutes(margin)} before {due}, {basis}."
+        return f"It is at risk: it would end only about {_minutes(margin)} before {due}{why}"
+    return f"It is on time: it would end about {_minutes(margin)} before {due}{why}"
 
 
 def _quote(log: dict[str, Any]) -> str | None:

@@ -80,3 +80,32 @@ async def test_rules_on_each_night(registry: Any, night: dict[str, Any]) -> None
         # A stream that is fine is said to be fine, with counts, and nothing is invented.
         r = await _ask(registry, tools, "How is DWH_HOUSEKEEP doing?")
         assert r.answer.splitlines()[0].startswith("Job stream DWH_HOUSEKEEP")
+
+
+@pytest.mark.asyncio
+async def test_the_analyzer_writes_the_plan_facts_itself(registry: Any) -> None:
+    from resync_ext.tws.client import TWSClient
+    from resync_ext.tws.simulator.server import start_simulator
+    from resync_ext.tws.tools import build_tools
+
+    running = await start_simulator(SCENARIOS / "dwh_runtime.yaml")
+    client = TWSClient(running.url, user=running.user, password=running.password)
+    try:
+        lm = DummyLM([{"answer": EXPLAIN}], adapter=compact_adapter())
+        agent = registry.create("tws-analyzer", build_tools(client))
+        question = "Is anything critical at risk this morning?"
+        result = await run_agent_streaming(agent, lm, question=question)
+    finally:
+        await client.aclose()
+        await running.stop()
+    lines = result.answer.splitlines()
+    assert lines[0] == "No job failed."
+    critical = next(x for x in lines if x.startswith("Critical jobs"))
+    assert "DWH_CUBE_REFRESH: It will miss its deadline at 06:30 UTC on 3 Dec by about" in critical
+    assert "DWH_FIN_PUBLISH: It is at risk" in critical
+    assert "DWH_DASH_PUBLISH: It is on time" in critical
+    running_long = next(x for x in lines if x.startswith("Running longer than expected"))
+    assert "DWH_FACT_SALES" in running_long and "DWH_PARTITION_ROLL" in running_long
+    assert result.answer.endswith(EXPLAIN)
+    report = check(result.answer, evidence_texts(result.evidence), question)
+    assert report.ok, report.unsupported
