@@ -56,5 +56,6 @@ class Debouncer(Generic[K]):
 
     def cancel(self) -> None:
         """Stop waiting (the keys pending are dropped)."""
+        self._pending.clear()
         if self._task is not None and not self._task.done():
             self._task.cancel()

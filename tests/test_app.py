@@ -14,6 +14,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from resync_ext.app import ResyncApp
+from resync_ext.handlers.health import HealthHandler
 
 
 def test_extension_is_listed_as_enabled_after_install() -> None:
@@ -45,7 +46,9 @@ def test_settings_default_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_every_setting_has_help() -> None:
-    for name, trait in ResyncApp.class_own_traits(config=True).items():
+    traits = ResyncApp.class_own_traits(config=True)
+    assert {"tws_url", "lm_model", "data_dir", "review_queue_class", "judge_class"} <= set(traits)
+    for name, trait in traits.items():
         assert len(trait.help) > 20, name
 
 
@@ -96,6 +99,11 @@ def test_invalid_setting_is_logged_as_one_line(tmp_path: Path) -> None:
     app.initialize_settings()
     app.initialize_handlers()
     assert app.handlers == []
+    # The same app with a valid setting serves the routes.
+    valid = ResyncApp(data_dir=str(tmp_path))
+    valid.initialize_settings()
+    valid.initialize_handlers()
+    assert ("/resync/api/health", HealthHandler) in valid.handlers
     assert [(r.levelno, r.getMessage()) for r in records] == [
         (
             logging.ERROR,

@@ -226,11 +226,21 @@ async def test_agents_endpoint_and_config_update_frames(
             if frame["type"] == "config_update":
                 break
     assert frame["agents"][0]["description"] == "Edited while the server runs"
-    # A broken file keeps the last good configuration.
+    # A broken file keeps the last good configuration: the watcher reads it, reports it, and
+    # neither the API nor the open sockets hear of a change.
+    registry = resync_services.registry
+    assert registry.last_error is None
     agents_config.write_text("{ broken")
-    await asyncio.sleep(3)
+    async with asyncio.timeout(20):
+        while registry.last_error is None:
+            await asyncio.sleep(0.05)
+    assert str(agents_config) in registry.last_error
     body = json.loads((await jp_fetch("resync", "api", "agents")).body)
     assert body["agents"][0]["description"] == "Edited while the server runs"
+    # The next frame on the socket answers this one: no config_update came before it.
+    await ws.write_message(json.dumps({"type": "stop", "id": "nothing-running"}))
+    frame = json.loads(await ws.read_message())
+    assert (frame["type"], frame["code"]) == ("error", "unknown_turn"), frame
     ws.close()
 
 
