@@ -8,7 +8,7 @@ imports a service.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import Protocol
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -58,9 +58,18 @@ def observe_tws(path: str, status: int | None, seconds: float) -> None:
     TWS_REQUEST_SECONDS.labels(endpoint_template(path), str(status or "error")).observe(seconds)
 
 
-def track_breaker(state: Callable[[], str]) -> None:
-    """Read the breaker's state at every scrape."""
-    TWS_BREAKER_OPEN.set_function(lambda: 0.0 if state() == "closed" else 1.0)
+class HasBreaker(Protocol):
+    """A client with a circuit breaker (the TWS client)."""
+
+    @property
+    def breaker_state(self) -> str:
+        """``closed``, ``open`` or ``half-open``."""
+        ...
+
+
+def track_breaker(client: HasBreaker) -> None:
+    """Read the client's breaker state at every scrape."""
+    TWS_BREAKER_OPEN.set_function(lambda: 0.0 if client.breaker_state == "closed" else 1.0)
 
 
 def observe_turn(agent: str, outcome: str, timing: dict[str, object] | None = None) -> None:

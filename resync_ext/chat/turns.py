@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from resync_ext import metrics
 from resync_ext.agents.protocols import ToolFn
@@ -52,15 +52,6 @@ BREAKER_OPEN = (
     "TWS is unavailable (the circuit breaker is open after repeated failures); the answer below "
     "uses only what is already known."
 )
-
-
-class BreakerView(Protocol):
-    """What a turn reads of the TWS client: whether its circuit breaker is open."""
-
-    @property
-    def breaker_state(self) -> str:
-        """``closed``, ``open`` or ``half-open``."""
-        ...
 
 
 def _ms(since: float) -> float:
@@ -118,7 +109,7 @@ class TurnService:
         *,
         registry: AgentRegistry,
         tools: Callable[[], Mapping[str, ToolFn]],
-        tws: BreakerView | None,
+        tws: metrics.HasBreaker | None,
         memory: MemoryStore | None = None,
         schedule_audit: Callable[[str], None] | None = None,
         timeout_s: float = 120.0,

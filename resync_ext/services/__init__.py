@@ -101,7 +101,7 @@ class Services:
         self._publish("services", self)
         self.tws = self._build_tws()
         self.tws.observe = metrics.observe_tws
-        metrics.track_breaker(lambda: self.tws.breaker_state)
+        metrics.track_breaker(self.tws)
         self._publish("tws", self.tws)
         self.queue = self._make(app.review_queue_class, self.data_dir)
         self._publish("queue", self.queue)
