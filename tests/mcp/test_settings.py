@@ -11,7 +11,8 @@ from resync_ext.mcp import settings
 from resync_ext.mcp.errors import McpSettingError
 
 
-def test_defaults_are_the_extensions() -> None:
+def test_defaults_are_the_extensions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWSIM_PORT", raising=False)
     loaded = settings.load()
     app = ResyncApp()
     assert loaded.tws.url == app.tws_url == "http://127.0.0.1:31116"
