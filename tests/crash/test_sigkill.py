@@ -125,7 +125,8 @@ def test_sigkill_during_chat_and_an_audit_pass_loses_nothing_and_judges_nothing_
     # No answered turn lost; no turn stored twice.
     for t, memory_id in acked.items():
         assert memory_id in memories, f"turn {t} was answered with {memory_id}, then lost"
-        assert memories[memory_id].metadata.answer == answer_for(t)
+        # The model's answer for this ticket, after the facts the server writes by code.
+        assert answer_for(t) in memories[memory_id].metadata.answer
     by_ticket: dict[str, list[str]] = {}
     for m in memories.values():
         by_ticket.setdefault(ticket_of(m), []).append(m.id)
