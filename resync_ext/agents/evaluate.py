@@ -40,11 +40,18 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from resync_ext.agents import grounding
+
+if TYPE_CHECKING:
+    from resync_ext.agents.registry import AgentRegistry
+    from resync_ext.chat.turns import TurnService
+    from resync_ext.memory.store import MemoryStore
+    from resync_ext.tws.client import TWSClient
+    from resync_ext.tws.simulator.server import RunningSimulator
 
 DEFAULT_AGENT = "tws-troubleshooter"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -299,16 +306,24 @@ def _as_dict(frame: Any) -> dict[str, Any]:
     return dumped
 
 
+class Asker(Protocol):
+    """What asks a case's questions: a served night, or a fake in tests."""
+
+    async def ask(self, agent_id: str, question: str, conversation: str) -> Turn:
+        """Ask one question in ``conversation``; return what came back."""
+        ...
+
+
 class Night:
     """One scenario served by the simulator, asked through the chat's turn service."""
 
-    def __init__(self, registry: Any, memory: Any) -> None:
+    def __init__(self, registry: AgentRegistry, memory: MemoryStore | None) -> None:
         self.registry = registry
         self.memory = memory
         self.turns = 0
-        self.sim: Any = None
-        self.client: Any = None
-        self.service: Any = None
+        self.sim: RunningSimulator | None = None
+        self.client: TWSClient | None = None
+        self.service: TurnService | None = None
 
     @contextlib.asynccontextmanager
     async def serve(self, scenario: Path | dict[str, Any]) -> AsyncIterator[Night]:
@@ -318,9 +333,9 @@ class Night:
         from resync_ext.tws.simulator.server import start_simulator
         from resync_ext.tws.tools import build_tools
 
-        self.sim = await start_simulator(scenario)
+        self.sim = sim = await start_simulator(scenario)
         try:
-            self.client = TWSClient(self.sim.url, user=self.sim.user, password=self.sim.password)
+            self.client = TWSClient(sim.url, user=sim.user, password=sim.password)
             tools = build_tools(self.client)
             self.service = TurnService(
                 registry=self.registry, tools=lambda: tools, tws=self.client, memory=self.memory
@@ -329,10 +344,12 @@ class Night:
         finally:
             if self.client is not None:
                 await self.client.aclose()
-            await self.sim.stop()
+            await sim.stop()
 
     async def ask(self, agent_id: str, question: str, conversation: str) -> Turn:
         """Ask one question as a chat turn; return the answer, evidence and tools called."""
+        if self.service is None:
+            raise RuntimeError("ask() outside serve()")
         self.turns += 1
         frames: list[dict[str, Any]] = []
 
@@ -359,7 +376,7 @@ class Night:
         )
 
 
-async def run_case(night: Night, case: Case, agent_override: str | None) -> CaseResult:
+async def run_case(night: Asker, case: Case, agent_override: str | None) -> CaseResult:
     """Ask the case's earlier questions, then its question, in one conversation; grade the last."""
     agent_id = agent_override or case.agent or DEFAULT_AGENT
     conversation = f"eval-{case.name}"
@@ -412,7 +429,7 @@ async def run_case(night: Night, case: Case, agent_override: str | None) -> Case
 
 
 @contextlib.asynccontextmanager
-async def memory_store(needed: bool) -> AsyncIterator[Any]:
+async def memory_store(needed: bool) -> AsyncIterator[MemoryStore | None]:
     """The project's embedded memory store in a temporary directory (None when not needed)."""
     if not needed:
         yield None
@@ -505,7 +522,7 @@ async def _run_night(
             _print_result(results[-1])
 
 
-async def _forget_all(store: Any) -> None:
+async def _forget_all(store: MemoryStore) -> None:
     """Delete every memory, so that the next case starts with none."""
     settle = getattr(store, "settle", None)  # background embeddings first, or they find no point
     if settle is not None:

@@ -141,7 +141,7 @@ def test_history_is_asked_first_and_only_the_last_answer_is_graded(tmp_path: Pat
     )
     night = FakeNight([first, second])
     case = _case(tmp_path, ["Why did FIN_AP_EXTRACT fail?"], {"must_not": ["ORA-12541"]})
-    result = asyncio.run(run_case(night, case, None))  # type: ignore[arg-type]
+    result = asyncio.run(run_case(night, case, None))
     assert night.asked == ["Why did FIN_AP_EXTRACT fail?", case.question]
     assert result.passed and result.answer == "FIN_AP_PAYMENTS succeeded."
     assert result.turn_seconds == [0.5, 0.5]
@@ -153,15 +153,11 @@ def test_earlier_turns_evidence_grounds_a_follow_up_but_nothing_else_does(tmp_pa
         [{"tool": "get_job", "args": {"job": "FIN_AP_EXTRACT"}, "summary": EVIDENCE[0]}],
     )
     leak = _turn("FIN_AP_PAYMENTS failed like FIN_AP_EXTRACT with ORA-12541.", [])
-    result = asyncio.run(
-        run_case(FakeNight([first, leak]), _case(tmp_path, ["Why?"], {}), None)  # type: ignore[arg-type]
-    )
+    result = asyncio.run(run_case(FakeNight([first, leak]), _case(tmp_path, ["Why?"], {}), None))
     # FIN_AP_EXTRACT is in the earlier turn's evidence; ORA-12541 is in no evidence at all.
     assert result.ungrounded == ["code 'ORA-12541'"]
     assert not result.passed and "ungrounded code 'ORA-12541'" in result.problems
-    alone = asyncio.run(
-        run_case(FakeNight([leak]), _case(tmp_path, [], {}), None)  # type: ignore[arg-type]
-    )
+    alone = asyncio.run(run_case(FakeNight([leak]), _case(tmp_path, [], {}), None))
     assert {"name 'FIN_AP_EXTRACT'", "code 'ORA-12541'"} <= set(alone.ungrounded)
 
 
