@@ -117,18 +117,22 @@ class LogCollector:
             start += 1
         if start >= len(lines):
             return
-        # Error lines: one regex scan over the chunk, then the line each match falls in.
-        index, scanned = start, offset
-        match = ERROR_LINE.search(body, offset)
-        while match is not None:
-            index += body.count("\n", scanned, match.start())
-            line_start = body.rfind("\n", 0, match.start()) + 1
-            line_end = body.find("\n", match.end())
-            line_end = len(body) if line_end < 0 else line_end
-            line = _clip(body[line_start:line_end])
-            self._error(base + index + 1, line, len(line) + 1)
+        # Error lines: literal searches over the lower-cased chunk find the candidate lines (a
+        # regex of 20 alternatives scans ~0.5 us a character: 25 s for 50 MB; str.find ~0.7 s),
+        # then the regex confirms each candidate line.
+        low = body.lower()
+        index, scanned, last_end = start, offset, -1
+        for pos in _candidates(low, offset):
+            if pos <= last_end:
+                continue  # a second keyword on a line already looked at
+            index += body.count("\n", scanned, pos)
+            line_start = body.rfind("\n", 0, pos) + 1
+            line_end = body.find("\n", pos)
+            last_end = line_end = len(body) if line_end < 0 else line_end
             scanned = line_start
-            match = ERROR_LINE.search(body, line_end + 1) if line_end < len(body) else None
+            line = _clip(body[line_start:line_end])
+            if ERROR_LINE.search(line):
+                self._error(base + index + 1, line, len(line) + 1)
         # Tail: only the last lines of the chunk can stay in it.
         budget, size = self.max_bytes // 2, 0
         keep: list[tuple[int, str]] = []
@@ -176,6 +180,26 @@ class LogCollector:
         self._late_size += size
         while self._late_size > budget and self._late_errors:
             self._late_size -= len(self._late_errors.popleft()[1]) + 1
+
+
+# Lower-case literals, one of which every line ERROR_LINE matches contains.
+_KEYS = (
+    "error", "fail", "exception", "denied", "fatal", "not found", "no such", "cannot", "can't",
+    "unable", "killed", "refused", "timed", "timeout", "time out", "ora-", "aws", "sql",
+    "errno", "traceback", "space left",
+)  # fmt: skip
+
+
+def _candidates(low: str, start: int) -> list[int]:
+    """Return the sorted positions of the keywords in ``low`` from ``start``."""
+    found: list[int] = []
+    for key in _KEYS:
+        i = low.find(key, start)
+        while i >= 0:
+            found.append(i)
+            i = low.find(key, i + len(key))
+    found.sort()
+    return found
 
 
 def _clip(line: str) -> str:

@@ -1,8 +1,10 @@
-"""The plan summary ("what went wrong overnight?"): seven reads, each of which may fail alone.
+"""Reads that may fail alone: the plan summary ("what went wrong overnight?") and the engine's
+health check of workstations.
 
 The reads run together; one that fails (the engine refuses a count, a list times out) leaves
 its part of the summary out with a note saying what could not be read and why, and the rest is
-answered. Only when every read fails does the summary fail as a whole.
+answered. Only when every read fails does the summary fail as a whole. A health check that
+cannot be read is a note too: the workstations are listed without it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from .briefs import bounded, drop_none, job_brief, job_notes, stream_brief, with_notes
 from .client import TWSClient
 from .errors import TWSError
-from .vocabulary import status_clause
+from .models import Workstation
+from .vocabulary import oql_literal, status_clause
 
 _PARTS = (
     ("counts", "job counts"),
@@ -95,3 +98,22 @@ async def plan_summary(client: TWSClient, plan_id: str | None = None) -> dict[st
         late_streams = [s for s in got["streams"].items if s.is_late]
         out["late_job_streams"] = [stream_brief(s) for s in late_streams][:10]
     return with_notes(drop_none(out), notes)
+
+
+async def workstation_health(
+    client: TWSClient, stations: list[Workstation], most: int = 50
+) -> tuple[dict[str, str], list[str]]:
+    """Return the engine's health message of each of ``stations`` by id (one read), and notes."""
+    names = [w.name for w in stations if w.name][:most]
+    if not names:
+        return {}, []
+    oql = f"name IN [{', '.join(oql_literal(n) for n in names)}]"
+    try:
+        answers = await client.workstation_health(oql, max_objects=len(names))
+    except TWSError as e:
+        return {}, [f"workstation health could not be read: {e.message}"]
+    return {
+        a.id: ("check failed: " if a.failed else "") + (a.message or "")
+        for a in answers
+        if a.id and a.message
+    }, []

@@ -37,9 +37,10 @@ from .injection import report, scan_lines
 from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
 from .log_reader import ERROR_LINE as _ERROR_LINE
-from .models import Job, JobStream, Workstation, short_name
+from .models import Job, JobStream, short_name
 from .resolve import like_pattern, oql_literal, resolve_job
 from .summary import plan_summary as _plan_summary
+from .summary import workstation_health
 from .vocabulary import status_clause, stream_status_clause
 
 TOOL_NAMES = (
@@ -225,7 +226,7 @@ class TWSTools:
                 "tail": "\n".join(ln[:240] for ln in tail),
                 "suspicious_content": report(suspicious) if suspicious else None,
                 "log_bytes": log.total_bytes if log.truncated else None,
-                "log_lines_left_out": log.omitted_lines,
+                "log_lines_left_out": log.omitted_lines or None,
             }
         )
         notes = []
@@ -306,7 +307,7 @@ class TWSTools:
         each of those. problems_only: only those."""
         page = await self.client.list_workstations(limit=500)
         troubled = [w for w in page.items if w.problems]
-        health, notes = await self._health(troubled)
+        health, notes = await workstation_health(self.client, troubled)
         rows = [
             drop_none(
                 {
@@ -326,22 +327,6 @@ class TWSTools:
         out = bounded(rows, limit, len(rows), page.truncated)
         out["with_problems"] = len(troubled)
         return with_notes(out, [*page.notes, *notes])
-
-    async def _health(self, stations: list[Workstation]) -> tuple[dict[str, str], list[str]]:
-        """Ask the engine's health check of ``stations`` (one read); a failure is a note."""
-        names = [w.name for w in stations if w.name][:MAX_LIST]
-        if not names:
-            return {}, []
-        oql = f"name IN [{', '.join(oql_literal(n) for n in names)}]"
-        try:
-            answers = await self.client.workstation_health(oql, max_objects=len(names))
-        except TWSError as e:
-            return {}, [f"workstation health could not be read: {e.message}"]
-        return {
-            a.id: ("check failed: " if a.failed else "") + (a.message or "")
-            for a in answers
-            if a.id and a.message
-        }, []
 
     @tool
     async def list_resources(

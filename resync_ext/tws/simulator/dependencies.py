@@ -42,7 +42,7 @@ def job_dependencies(plan: Plan, job: Job) -> list[dict[str, Any]]:
         same = pred.stream is job.stream
         # External job dependencies name the job's workstation and stream id and carry the
         # pending/zombie flags; internal ones (same stream) do not (the document's two shapes).
-        external = (
+        external: dict[str, Any] = (
             {}
             if same
             else {

@@ -35,7 +35,9 @@ def engine_info(plan: Plan, user: str) -> dict[str, Any]:
         "displayVersion": eng.version,
         "fullVersion": eng.full_version or f"{eng.version}.00",
         "capabilities": {},
-        "adminRoles": {"admin": [user]},
+        "adminRoles": {  # RolePrivilegeV2 objects, not user names
+            "admin": [{"key": "ADMIN", "label": "Administrator", "description": f"user {user}"}]
+        },
         "referenceId": stable_id("engine", plan.name),
         "licenseType": eng.license_type,
         "locale": eng.locale,
