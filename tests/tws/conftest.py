@@ -19,12 +19,20 @@ call log are cleared, so tests may run actions and set faults freely.
         twsim.clear_calls()
         twsim.plan                # the in-memory Plan (read under twsim.plan.lock)
 
+The simulator is strict (``strict.py``), as an engine enforcing REST API v2's document: 406 when
+``Accept`` excludes what an endpoint serves (job logs are ``text/plain``), 400 without a required
+parameter (``plan_filter`` on the counts), no ``null`` anywhere. ``set_faults(error_rate=1,
+error_status=400, error_paths=["/plan/job/count"])`` fails only the endpoints named.
+``/plan/job/issues``, ``/plan/workstation[/{id}]/action/health-status`` are served too, and the
+demo's previous plan under ``GET /twsim/scenario``'s ``previousPlanId`` (``plan_id=``).
+For the lenient simulator, ``run_in_thread("demo", strict=False)``.
+
 The same control is available over HTTP without credentials: ``PUT/GET/DELETE /twsim/faults``,
 ``GET/DELETE /twsim/calls``, ``POST /twsim/reset``, ``GET /twsim/scenario``.
 
 Endpoints (Basic ``demo``/``demo`` or the bearer key): ``GET /twsd/api/v2/engine/info``,
 ``/plan/job`` (``oql``, ``plan_filter``, ``limit``, ``offset``, ``plan_id=current``; answer
-``{count, results, next, previous}``; header ``Include-Count: false`` gives ``count: null``),
+``{count, results, next, previous}``; header ``Include-Count: false`` leaves ``count`` out),
 ``/plan/job/{id}`` (with ``dependencies``), ``/plan/job/count?grouping_filters=status,workstation``,
 ``/plan/job/run/{run_id}/joblog`` and ``/plan/job/joblog?oql=`` (text/plain; ``contentOnly``,
 ``from_line``, ``to_line``), ``/plan/job/{id}/predecessors|successors?depth=``,

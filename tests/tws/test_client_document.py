@@ -336,3 +336,24 @@ async def test_the_guard_allows_health_status_reads_and_no_other_action(
                 await c._http.request(method, path)
     sent = {x["path"] for x in twsim.calls()}
     assert not [p for p in sent if "/action/" in p and not p.endswith("/action/health-status")]
+
+
+@pytest.mark.asyncio
+async def test_the_lenient_simulator_answers_as_before_and_the_client_reads_it() -> None:
+    with run_in_thread("demo", strict=False) as sim:
+        base = f"{sim.url}{API}"
+        job = httpx.get(f"{base}/plan/job", auth=sim.auth, params={"limit": 1}).json()
+        run_id = job["results"][0]["jobruns"][-1]["id"]
+        as_json = httpx.get(
+            f"{base}/plan/job/run/{run_id}/joblog",
+            auth=sim.auth,
+            headers={"Accept": "application/json"},
+        )
+        assert as_json.status_code == 200  # lenient: any Accept
+        assert httpx.get(f"{base}/plan/job/count", auth=sim.auth).status_code == 200
+        assert job["previous"] is None  # lenient: nulls for what is absent
+        async with client_for(sim) as c:
+            out = await build_tools(c)["get_job"](job="PAYROLL_EXTRACT")
+            summary = await build_tools(c)["plan_summary"]()
+        assert out["return_code"] == 12 and "notes" not in out
+        assert summary["total_jobs"] > 200 and "notes" not in summary

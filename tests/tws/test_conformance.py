@@ -11,6 +11,7 @@ refused.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -456,3 +457,32 @@ async def test_the_client_and_every_tool_are_answered_by_the_strict_simulator(
     calls = [x for x in twsim.calls() if x["path"].startswith(API)]
     assert len(calls) > 20
     assert [x for x in calls if x["status"] != 200] == []  # nothing refused: 406, 400...
+    # OQL names only fields as the document spells them (paths of the object's shape).
+    shapes = {"/plan/job": JOB, "/plan/jobstream": STREAM, "/plan/workstation": WORKSTATION,
+              "/plan/resource": RESOURCE, "/plan/job/issues": JOB,
+              "/plan/workstation/action/health-status": WORKSTATION}  # fmt: skip
+    asked = [
+        (x["path"].removeprefix(API), x["params"]["oql"]) for x in calls if "oql" in x["params"]
+    ]
+    assert len(asked) > 10
+    for path, oql in asked:
+        for name in oql_fields(oql):
+            assert field_in(shapes[path], name), (path, name, oql)
+
+
+def oql_fields(oql: str) -> list[str]:
+    """Return the field names an OQL filter compares (quoted literals set aside)."""
+    bare = re.sub(r"'[^']*'", "''", oql)
+    return re.findall(r"([A-Za-z][\w.]*)\s+(?:=|!=|IN\b|LIKE\b|NOT\b)", bare)
+
+
+def field_in(shape: Any, dotted: str) -> bool:
+    """Return whether ``dotted`` is a path through ``shape`` (arrays are walked into)."""
+    node = shape
+    for part in dotted.split("."):
+        while isinstance(node, list):
+            node = node[0]
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
