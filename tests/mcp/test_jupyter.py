@@ -126,3 +126,14 @@ class TestWithTheMemoryOpen:
         assert not result.is_error, result.content[0].text
         matches = result.structured_content["matches"]
         assert [m["id"] for m in matches] == [turn_id] and matches[0]["reviewed_by"] == "ann"
+
+
+def test_the_tokenless_endpoint_is_off_in_an_installed_server() -> None:
+    """jupyter-server-mcp's endpoint has no token: an installed Resync leaves it switched off."""
+    from jupyter_core.paths import jupyter_config_path
+    from jupyter_server.extension.config import ExtensionConfigManager
+
+    enabled = ExtensionConfigManager(read_config_path=jupyter_config_path())
+    extensions = enabled.get_jpserver_extensions()
+    assert extensions.get("resync_ext") is True
+    assert extensions.get("jupyter_server_mcp") is False
