@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.widgets.server import REPO, RunningServer, resync_server, seed_batch
+from tests.kernel.widgets.server import REPO, RunningServer, resync_server, seed_batch
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

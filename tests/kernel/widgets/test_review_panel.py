@@ -11,7 +11,7 @@ import pytest
 
 from resync_ext.kernel.client import ResyncClient
 from resync_ext.kernel.widgets.review_panel import ReviewPanel
-from tests.widgets.server import (
+from tests.kernel.widgets.server import (
     VERDICT,
     RunningServer,
     free_port,

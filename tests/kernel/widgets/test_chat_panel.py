@@ -14,7 +14,7 @@ import pytest_asyncio
 from resync_ext.kernel.errors import ResyncClientError
 from resync_ext.kernel.widgets.chat_panel import ChatPanel
 from resync_ext.kernel.widgets.chat_turn import TurnView
-from tests.widgets.server import ANSWER, RunningServer
+from tests.kernel.widgets.server import ANSWER, RunningServer
 
 pytestmark = pytest.mark.slow
 

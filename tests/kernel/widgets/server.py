@@ -31,7 +31,7 @@ from resync_ext.kernel.client import ResyncClient
 from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ANSWER = (
     "**PAYROLL_EXTRACT** abended with `ORA-01017`: the database refused the job's password.\n\n"
     "1. Fix the credentials in the job's connection settings.\n"

@@ -10,7 +10,7 @@ import pytest
 
 from resync_ext.kernel.client import ResyncClient, rank_servers
 from resync_ext.kernel.errors import NO_SERVER, ApiError, ServerNotFound, ServerUnreachable
-from tests.widgets.server import ANSWER, RunningServer, free_port
+from tests.kernel.widgets.server import ANSWER, RunningServer, free_port
 
 
 def test_no_server_gives_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

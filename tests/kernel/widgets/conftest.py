@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.widgets.server import RunningServer, resync_server
+from tests.kernel.widgets.server import RunningServer, resync_server
 
 
 @pytest.fixture(scope="package")
