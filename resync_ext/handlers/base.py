@@ -10,7 +10,8 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from pydantic import BaseModel, JsonValue, ValidationError
 from tornado import web
 
-from resync_ext.errors import InvalidInput, ResyncError, Unavailable
+from resync_ext.errors import InvalidInput, Unavailable
+from resync_ext.handlers.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from resync_ext.agents.demos import DemoLearner
@@ -36,13 +37,6 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ())) or "body"
     return f"{where}: {err.get('msg', 'invalid')}"
-
-
-class PayloadTooLarge(ResyncError):
-    """A request body over the limit."""
-
-    http_status = 413
-    reason = "too_large"
 
 
 class ServiceHandler(JupyterHandler):
