@@ -28,6 +28,8 @@ RANK = {
     "mcp": 6,
     "handlers": 5,
     "services": 4,
+    # resync-eval composes the chat turn service with agents, memory and tws, like services.
+    "evaluation": 4,
     "chat": 3,
     "audit": 3,
     "reports": 3,

@@ -11,18 +11,12 @@ from typing import Any
 
 import pytest
 
-from resync_ext.agents.evaluate import (
-    TAGS,
-    Case,
-    Turn,
-    collect,
-    grade,
-    grounding_check,
-    load_case,
-    main,
-    percentile,
-    run_case,
-)
+from resync_ext.evaluation.cases import TAGS, Case, collect, load_case
+from resync_ext.evaluation.cli import main
+from resync_ext.evaluation.grade import grade, grounding_check
+from resync_ext.evaluation.night import Turn
+from resync_ext.evaluation.report import percentile
+from resync_ext.evaluation.run import run_case
 from resync_ext.tws.simulator.plan import Plan
 from resync_ext.tws.simulator.scenario import load_scenario
 
