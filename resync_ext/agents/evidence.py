@@ -243,8 +243,7 @@ def issue_sentence(match: dict[str, Any]) -> str:
     # Rule text is the product's own knowledge base, not engine data: masking would only garble
     # words such as "password" in the advice.
     steps = "; ".join(
-        clip(_step_text(s), 110, mask=False).rstrip(".")
-        for s in (match.get("next_steps") or [])[:2]
+        clip(step_text(s), 110, mask=False).rstrip(".") for s in (match.get("next_steps") or [])[:2]
     )
     cause = clip(match.get("cause"), 160, mask=False).rstrip(".")
     return f"Known issue {match.get('rule')} ({match.get('title')}): {cause}." + (
@@ -252,7 +251,8 @@ def issue_sentence(match: dict[str, Any]) -> str:
     )
 
 
-def _step_text(step: Any) -> str:
+def step_text(step: Any) -> str:
+    """Return a known-issue step as text."""
     # A YAML step holding ": " loads as a one-entry mapping; it is still one sentence.
     if isinstance(step, dict):
         return " ".join(f"{k}: {v}" for k, v in step.items())

@@ -137,6 +137,11 @@ class EvidenceAgent(dspy.Module):
         """Return the lines code writes at the top of the answer."""
         return []
 
+    def prompt_facts(self, found: Any, head: list[str]) -> str:
+        """Return what the model reads: the code-written lines when there are any (short and
+        already ordered, cause first), else the evidence sentences."""
+        return "\n".join(head) if head else " ".join(found.facts)
+
     def wants_model(self, found: Any) -> bool:
         """Tell whether the model should add an explanation to the code-written lines."""
         return True
@@ -167,7 +172,7 @@ class EvidenceAgent(dspy.Module):
         finally:
             current_recorder.reset(token)
         head = self.head(found)
-        facts = " ".join(found.facts) or "No matching job, stream or workstation found."
+        facts = self.prompt_facts(found, head) or "No matching job, stream or workstation found."
         stats = Grounding()
         body = ""
         if self.wants_model(found):

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from resync_ext.agents.evidence import clip, decisive_lines, duration
+from resync_ext.agents.evidence import clip, decisive_lines, duration, step_text
 from resync_ext.agents.investigate import Investigation, failed, ref
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -325,3 +325,15 @@ def healthy(inv: Investigation) -> bool:
         if s.get("status") in {"HELD", "HOLD"} or s.get("internal_status") == "HOLD"
     ]
     return j.get("internal_status") in HEALTHY and not held
+
+
+def known_issue_steps(inv: Investigation) -> list[str]:
+    """Return the known issue's next steps for the cause (for the model to adapt, not to show)."""
+    out = []
+    for key, match in list(inv.issues.items())[:2]:
+        steps = [step_text(x) for x in (match.get("next_steps") or [])[:3]]
+        if steps:
+            out.append(
+                f"Known-issue steps for {key}: " + "; ".join(s.rstrip(".") for s in steps) + "."
+            )
+    return out
