@@ -29,6 +29,7 @@ from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.grounding import (
     check,
     drop_unsupported,
+    sentences,
     trim_incomplete,
     trim_repetition,
 )
@@ -100,6 +101,21 @@ async def grounded(
     kept, dropped = drop_unsupported(text, allowed, question)
     stats.dropped = len(dropped)
     return (kept + "\n" + REMOVED_NOTE).strip(), stats
+
+
+def without(text: str, shown: Sequence[str]) -> str:
+    """Drop the sentences of ``text`` that repeat a sentence already ``shown`` (the facts)."""
+
+    def key(sentence: str) -> str:
+        return " ".join(sentence.lower().split()).rstrip(".")
+
+    seen = {key(s) for line in shown for s in sentences(line)}
+    lines = []
+    for line in text.splitlines():
+        kept = [s for s in sentences(line) if key(s) not in seen]
+        if kept or not line.strip():
+            lines.append(" ".join(kept))
+    return "\n".join(lines).strip()
 
 
 class EvidenceAgent(dspy.Module):
@@ -180,7 +196,7 @@ class EvidenceAgent(dspy.Module):
             body, stats = await grounded(
                 self.explain, facts=facts, question=question, allowed=allowed
             )
-        answer = "\n".join(x for x in [*head, body] if x).strip()
+        answer = "\n".join(x for x in [*head, without(body, head)] if x).strip()
         return dspy.Prediction(
             answer=answer or facts,
             evidence=rec.evidence,

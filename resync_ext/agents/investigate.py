@@ -38,6 +38,7 @@ from resync_ext.agents.toolbox import ToolRecorder, error_text, is_error
 FAILED = {"ERROR", "ABEND", "FAIL"}
 WAITING = {"HOLD", "WAITING", "HELD", "BLOCKED", "WAIT", "SUSP", "STUCK"}
 RUNNING = {"EXEC", "RUNNING"}
+READY = {"READY"}
 MAX_TARGETS = 2
 MAX_CHAIN = 6  # predecessors walked from a held job towards its root cause
 CLOSEST = 3
@@ -99,6 +100,7 @@ class Investigation:
         self.missing: list[tuple[str, list[str]]] = []  # (name asked, closest names)
         self.ambiguous: list[tuple[str, list[str]]] = []
         self.overview_used = False
+        self.resources: str | None = None
         self._stations: list[dict[str, Any]] | None = None
         self._done: set[str] = set()
 
@@ -267,7 +269,7 @@ class Investigation:
                 self.chain.append(full)
                 await self.job(full)
             return
-        held = [p for p in preds if waiting(p) or p.get("status") in RUNNING]
+        held = [p for p in preds if waiting(p) or p.get("status") in RUNNING | READY]
         if held and len(self.chain) < MAX_CHAIN:
             nxt = held[0]
             self._done.add(ref(nxt))
@@ -278,12 +280,18 @@ class Investigation:
             if nxt.get("status") in RUNNING or nxt.get("internal_status") in RUNNING:
                 self.facts.append(job_sentence(nxt))
                 return
+            if nxt.get("status") in READY or nxt.get("internal_status") in READY:
+                # Ready but not started: waiting for its agent, a limit, a fence or a resource.
+                self._done.discard(ref(nxt))
+                await self.job(nxt)
+                return
             await self._dependencies(ref(nxt), walk=True)
 
     async def _resources(self) -> None:
         res = await self.rec.call("list_resources", exhausted_only=True, summary=resources_text)
         if not is_error(res):
-            self.facts.append(resources_text(res))
+            self.resources = resources_text(res)
+            self.facts.append(self.resources)
 
     async def _known_issue(self, key: str, text: str, status: Any, sub: str, rc: Any) -> None:
         found = await self.rec.call(

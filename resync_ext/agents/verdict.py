@@ -227,6 +227,19 @@ def _successors(inv: Investigation, key: str) -> str | None:
     return f"It holds up {len(succ)} {noun}: {', '.join(names)}{more}."
 
 
+def waits_line(inv: Investigation, j: dict[str, Any]) -> str | None:
+    """Say what a held job waits for when it is not another job: a prompt, a file, a resource."""
+    deps = inv.deps.get(ref(j)) or {}
+    other = [
+        str(h.get("dependency"))
+        for h in deps.get("held_by") or []
+        if h.get("dependency") and not str(h.get("dependency")).lower().startswith("job ")
+    ]
+    if not other:
+        return None
+    return f"{j.get('name')} waits for {'; '.join(clip(x, 140) for x in other[:3])}."
+
+
 def station_line(row: dict[str, Any], jobs: list[dict[str, Any]]) -> str:
     """One sentence on a workstation: linked or not, and the jobs left waiting on it."""
     problems = row.get("problems") or []
@@ -278,6 +291,15 @@ def facts_lines(inv: Investigation) -> list[str]:
     deadline = deadline_line(inv)
     if deadline:
         lines.append(deadline)
+    end = inv.chain[-1] if inv.chain else subject
+    waits = waits_line(inv, end)
+    if waits:
+        lines.append(waits)
+    for row in inv.stations:
+        if row.get("name") == end.get("workstation") and end is not subject:
+            lines.append(station_line(row, []))
+    if inv.resources and inv.resources.startswith("Exhausted"):
+        lines.append(inv.resources)
     root = next((j for j in inv.chain if failed(j)), None)
     cause_job = root or (subject if failed(subject) else None)
     if cause_job is not None:
@@ -328,12 +350,17 @@ def healthy(inv: Investigation) -> bool:
 
 
 def known_issue_steps(inv: Investigation) -> list[str]:
-    """Return the known issue's next steps for the cause (for the model to adapt, not to show)."""
-    out = []
-    for key, match in list(inv.issues.items())[:2]:
-        steps = [step_text(x) for x in (match.get("next_steps") or [])[:3]]
-        if steps:
-            out.append(
-                f"Known-issue steps for {key}: " + "; ".join(s.rstrip(".") for s in steps) + "."
-            )
-    return out
+    """Return the known issue's next steps for the cause (for the model to adapt, not to show).
+
+    The cause is the failed job on a hold chain, else the chain's last job, else the asked job:
+    a held job's generic "fix the predecessor" steps are not what the operator should do.
+    """
+    if not inv.jobs:
+        return []
+    subject = inv.jobs[0]
+    cause = next((j for j in inv.chain if failed(j)), inv.chain[-1] if inv.chain else subject)
+    match = inv.issues.get(ref(cause)) or inv.issues.get(ref(subject))
+    steps = [step_text(x) for x in ((match or {}).get("next_steps") or [])[:3]]
+    if not steps:
+        return []
+    return [f"Known-issue steps for {ref(cause)}: " + "; ".join(x.rstrip(".") for x in steps) + "."]
