@@ -4,12 +4,14 @@ Layers, top to bottom (a module may import its own layer and the ones below, nev
 
     app → handlers → services → chat, audit, reports → agents, memory, tws, llm → shared utilities
 
-``mcp`` (the MCP server, ``resync-mcp``) is an entry point beside ``app``. Shared utilities are
-the modules directly under ``resync_ext/`` (``redact``, ``errors``, ``files``, ``paths``,
-``metrics``, ``config_check``, ``scheduler``...). ``resync_ext/kernel/`` holds the code that runs
-in a kernel (panels, runbook helpers, report data): no server module imports it, and it never
-imports the server's composition (``app``, ``handlers``, ``services``). Imports inside functions
-count (they tie modules at run time all the same); imports under ``if TYPE_CHECKING:`` do not.
+``mcp`` (the MCP server, ``resync-mcp``) is an entry point beside ``app``, and ``evaluation``
+(``resync-eval``, which composes the chat turn service) sits beside ``services``. Shared
+utilities are the modules directly under ``resync_ext/`` (``redact``, ``errors``, ``files``,
+``paths``, ``metrics``, ``config_check``, ``scheduler``...). ``resync_ext/kernel/`` holds the code
+that runs in a kernel (panels, runbook helpers, report data): no server module imports it, and it
+never imports the server's composition (``app``, ``handlers``, ``services``). Imports inside
+functions count (they tie modules at run time all the same); imports under ``if TYPE_CHECKING:``
+do not.
 """
 
 from __future__ import annotations
