@@ -70,3 +70,16 @@ def configured_lm(choice: str | None, data_dir: Path) -> Any:
         data_dir=data_dir,
         cache=False,
     )
+
+
+def warm_up(lm: Any) -> None:
+    """Load the embedded model before the first case, so no case is charged the load.
+
+    The first use joins and checks the packaged weights (a minute on two cores) and loads them;
+    inside a case that would count against the turn's silence limit and its time.
+    """
+    from resync_ext.llm import local_engine_of
+
+    engine = local_engine_of(lm)
+    if engine is not None:
+        engine.load()

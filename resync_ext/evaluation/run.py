@@ -19,7 +19,7 @@ import yaml
 
 from resync_ext.evaluation.cases import DEFAULT_AGENT, Case, CaseResult, load_case
 from resync_ext.evaluation.grade import evidence_texts, grade, grounding_check, is_degenerate
-from resync_ext.evaluation.lm import configured_lm
+from resync_ext.evaluation.lm import configured_lm, warm_up
 from resync_ext.evaluation.night import Asker, Night, Turn
 from resync_ext.evaluation.report import print_result
 
@@ -111,6 +111,7 @@ async def run_all(
 
     prepare_environment(data_dir)
     lm = await asyncio.to_thread(configured_lm, lm_choice, data_dir)
+    await asyncio.to_thread(warm_up, lm)
     registry = AgentRegistry(config, lm_factory=lambda _model: lm)
     await asyncio.to_thread(registry.load)
     cases: list[Case] = []
