@@ -8,10 +8,10 @@ Layers, top to bottom (a module may import its own layer and the ones below, nev
 (``resync-eval``, which composes the chat turn service) sits beside ``services``. Shared
 utilities are the modules directly under ``resync_ext/`` (``redact``, ``errors``, ``files``,
 ``paths``, ``metrics``, ``config_check``, ``scheduler``...). ``resync_ext/kernel/`` holds the code
-that runs in a kernel (panels, runbook helpers, report data): no server module imports it, and it
-never imports the server's composition (``app``, ``handlers``, ``services``). Imports inside
-functions count (they tie modules at run time all the same); imports under ``if TYPE_CHECKING:``
-do not.
+that runs in a kernel (panels, runbook helpers, report data): no server module imports it, and of
+the server's packages it uses only ``tws`` (the read-only client and tools) and the utilities.
+Imports inside functions count (they tie modules at run time all the same); imports under
+``if TYPE_CHECKING:`` do not.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ RANK = {
     "llm": 2,
 }
 UTILITY = 1
-# Kernel code runs in its own process: it may use anything the server shares except the server's
-# own composition (it reaches the server's services through the REST API).
-KERNEL_RANK = RANK["services"] - 1
+# Kernel code runs in its own process and reaches the server's services through its REST API,
+# never by opening them (ARCHITECTURE.md "One owner process"): of the server's packages it uses
+# only the read-only TWS client and tools (runbooks read the plan directly), and the utilities.
+KERNEL_MAY_IMPORT = {"tws"}
 
 Graph = dict[str, set[str]]
 
@@ -107,12 +108,12 @@ def is_kernel(mod: str) -> bool:
 
 
 def rank(mod: str) -> int | None:
-    """Return the layer of a server module (higher is nearer the top); None for the root."""
+    """Return the layer of a server module (higher is nearer the top); None off the layers."""
     parts = mod.split(".")
-    if len(parts) == 1:
-        return None  # the package root is Jupyter's entry point: it only names the app
-    if is_kernel(mod):
-        return KERNEL_RANK
+    if len(parts) == 1 or is_kernel(mod):
+        # The package root is Jupyter's entry point (it only names the app); kernel code is
+        # checked by ``kernel_reach_edges``.
+        return None
     return RANK.get(parts[1], UTILITY)
 
 
@@ -122,7 +123,7 @@ def upward_edges(graph: Graph) -> list[str]:
     for a, targets in graph.items():
         for b in targets:
             ra, rb = rank(a), rank(b)
-            if ra is None or rb is None or is_kernel(b):
+            if ra is None or rb is None:
                 continue
             if rb > ra:
                 out.append(f"{a} -> {b}")
@@ -136,6 +137,17 @@ def server_to_kernel_edges(graph: Graph) -> list[str]:
         for a, targets in graph.items()
         for b in targets
         if is_kernel(b) and not is_kernel(a)
+    )
+
+
+def kernel_reach_edges(graph: Graph) -> list[str]:
+    """Return ``a -> b`` for every kernel module importing a server package it must not open."""
+    return sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        if is_kernel(a)
+        for b in targets
+        if rank(b) is not None and rank(b) != UTILITY and b.split(".")[1] not in KERNEL_MAY_IMPORT
     )
 
 
@@ -209,6 +221,11 @@ def test_no_server_module_imports_kernel_code() -> None:
     assert not edges, "server modules importing kernel-side code:\n  " + "\n  ".join(edges)
 
 
+def test_kernel_code_uses_only_tws_and_the_utilities_of_the_server() -> None:
+    edges = kernel_reach_edges(import_graph())
+    assert not edges, "kernel code importing server packages:\n  " + "\n  ".join(edges)
+
+
 def test_no_import_circle() -> None:
     graph = import_graph()
     found = circles(graph)
@@ -220,7 +237,7 @@ def test_no_import_circle() -> None:
 def test_the_walk_sees_what_it_must(tmp_path: Path) -> None:
     """Imports in functions and relative imports count; ``TYPE_CHECKING`` imports do not."""
     pkg = tmp_path / "resync_ext"
-    for sub in ("memory", "handlers", "chat", "kernel"):
+    for sub in ("memory", "handlers", "chat", "kernel", "tws"):
         (pkg / sub).mkdir(parents=True)
         (pkg / sub / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
@@ -236,13 +253,19 @@ def test_the_walk_sees_what_it_must(tmp_path: Path) -> None:
     )
     (pkg / "files.py").write_text("def f():\n    import resync_ext.kernel.client\n")
     (pkg / "kernel" / "client.py").write_text("from resync_ext.handlers import base\n")
+    (pkg / "tws" / "client.py").write_text("")
+    (pkg / "kernel" / "runbook.py").write_text(
+        "from resync_ext.tws.client import TWSClient\nfrom resync_ext import files, redact\n"
+        "def peek():\n    from resync_ext.memory.store import MemoryStore\n"
+    )
     graph = import_graph(pkg)
     assert graph["resync_ext.memory.store"] == {"resync_ext.chat.turns"}
     assert graph["resync_ext.handlers.base"] == {"resync_ext.memory.store"}
     assert graph["resync_ext.chat.turns"] == {"resync_ext.memory.store", "resync_ext.redact"}
-    assert upward_edges(graph) == [
+    assert upward_edges(graph) == ["resync_ext.memory.store -> resync_ext.chat.turns"]
+    assert kernel_reach_edges(graph) == [
         "resync_ext.kernel.client -> resync_ext.handlers.base",
-        "resync_ext.memory.store -> resync_ext.chat.turns",
+        "resync_ext.kernel.runbook -> resync_ext.memory.store",
     ]
     assert server_to_kernel_edges(graph) == ["resync_ext.files -> resync_ext.kernel.client"]
     assert circles(graph) == [["resync_ext.chat.turns", "resync_ext.memory.store"]]
