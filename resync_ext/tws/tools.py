@@ -32,7 +32,7 @@ from .briefs import (
     with_notes,
 )
 from .client import TWSClient
-from .errors import TWSError
+from .errors import TWSError, TWSNotFound
 from .injection import report, scan_lines
 from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
@@ -177,7 +177,10 @@ class TWSTools:
         return with_notes(out, notes)
 
     async def _issues(self, job_id: str) -> list[Any]:
-        return await self.client.job_issues(f"id = {oql_literal(job_id)}")
+        try:
+            return await self.client.job_issues(f"id = {oql_literal(job_id)}")
+        except TWSNotFound:  # the document's 404 here: no job (so no issue) matched
+            return []
 
     @tool
     async def get_job_log(

@@ -357,3 +357,23 @@ async def test_the_lenient_simulator_answers_as_before_and_the_client_reads_it()
             summary = await build_tools(c)["plan_summary"]()
         assert out["return_code"] == 12 and "notes" not in out
         assert summary["total_jobs"] > 200 and "notes" not in summary
+
+
+@pytest.mark.asyncio
+async def test_engine_extras_that_fail_leave_the_answer_with_a_note(
+    twsim: ThreadedSimulator,
+) -> None:
+    twsim.set_faults(
+        error_rate=1.0,
+        error_status=400,
+        error_paths=["/plan/job/issues", "/plan/workstation/action/health-status"],
+    )
+    async with client_for(twsim) as c:
+        tools = build_tools(c)
+        job = await tools["get_job"](job="PAYROLL_EXTRACT")
+        stations = await tools["list_workstations"](problems_only=True)
+    assert job["return_code"] == 12 and "engine_issues" not in job
+    assert any(n.startswith("the engine's job issues could not be read") for n in job["notes"])
+    assert {w["name"] for w in stations["items"]} == {"AGT_WIN02", "AGT_BKP01"}
+    assert all("health" not in w for w in stations["items"])
+    assert any(n.startswith("workstation health could not be read") for n in stations["notes"])
