@@ -12,7 +12,8 @@ Endpoints (all under ``/twsd/api/v2``; Basic or bearer credentials)::
 
     GET  /engine/info
     GET  /plan/job                       ?oql= &plan_filter= &limit= &offset= &plan_id=current
-    GET  /plan/job/count                 ?grouping_filters=workstation,status,folder
+    GET  /plan/job/count                 ?plan_filter= (required) &grouping_filters=...
+    GET  /plan/job/issues                ?oql= &plan_filter=     (the engine's own job issues)
     GET  /plan/job/joblog                ?oql= &contentOnly= &from_line= &to_line=  (text/plain)
     GET  /plan/job/run/{run_id}/joblog                                               (text/plain)
     GET  /plan/job/{job_id}
@@ -21,6 +22,7 @@ Endpoints (all under ``/twsd/api/v2``; Basic or bearer credentials)::
     GET  /plan/jobstream/{jobstream_id}  (with jobs and dependencies)
     GET  /plan/jobstream/{jobstream_id}/predecessors ?depth=   and /successors
     GET  /plan/workstation   /plan/workstation/{workstation_id}
+    GET  /plan/workstation[/{workstation_id}]/action/health-status ?oql= &max_object_affected=
     GET  /plan/resource      /plan/resource/{resource_id}
     PUT  /plan/job/{job_id}/action/{hold|release|release-all-dependencies|cancel|kill|
                                     confirm-succ|confirm-abend}
@@ -31,6 +33,10 @@ Endpoints (all under ``/twsd/api/v2``; Basic or bearer credentials)::
                                                     update-fence}
     PUT  /plan/prompt/{prompt_id}/action/reply           body {"answer": true}
     PUT  /plan/resource/{resource_id}/action/update-quantity?quantity=N
+
+Strict mode (the default, ``strict.py``) holds requests and answers to the document: 406 when
+``Accept`` excludes what an endpoint serves, 400 without a required parameter, no ``null``;
+``plan_id`` also names the scenario's ``previous_plan``.
 
 Control plane (no credentials): ``/twsim/faults``, ``/twsim/calls``, ``/twsim/reset``,
 ``/twsim/scenario`` (see ``control.py``).
