@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from resync_ext.tws.client import TWSClient
+from resync_ext.tws.simulator import ScenarioError
+from resync_ext.tws.simulator.scenario import parse_scenario
 from resync_ext.tws.simulator.testing import ThreadedSimulator
 from resync_ext.tws.tools import TOOL_NAMES, build_tools
 
@@ -395,6 +397,21 @@ def test_a_job_log_asked_as_json_is_406_and_as_text_is_text(http: httpx.Client) 
     assert http.get(path, headers={"Accept": "text/plain;q=0"}).status_code == 406
     # and a JSON endpoint asked for text is refused the same way
     assert http.get("/engine/info", headers={"Accept": "text/plain"}).status_code == 406
+
+
+@pytest.mark.parametrize(
+    ("scenario", "refused"),
+    [
+        ({"workstations": [{"name": "W", "type": "MAINFRAME"}]}, "workstation type"),
+        ({"workstations": [{"name": "W", "os": "BEOS"}]}, "operating system"),
+        ({"prompts": [{"name": "P", "text": "ok?", "status": "MAYBE"}]}, "prompt status"),
+    ],
+)
+def test_a_scenario_can_only_say_what_the_document_lets_an_engine_answer(
+    scenario: dict[str, Any], refused: str
+) -> None:
+    with pytest.raises(ScenarioError, match=refused):
+        parse_scenario(scenario)
 
 
 def test_a_missing_required_parameter_is_400(http: httpx.Client) -> None:

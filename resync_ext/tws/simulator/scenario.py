@@ -53,6 +53,24 @@ class EngineSpec(_Spec):
     license_type: str = "PERSERVER"
 
 
+# Enum values of REST API v2 (WorkstationType, OperatingSystemV2, LateAction, PromptStatus): a
+# scenario can only say what the document lets an engine answer.
+WORKSTATION_TYPES = frozenset(
+    {"AGENT", "POOL", "D-POOL", "REM-ENG", "MANAGER", "FTA", "X-AGENT", "S-AGENT",
+     "WORKLOAD_BROKER", "DOMAIN_MANAGER"}
+)  # fmt: skip
+SYSTEMS = frozenset(
+    {"WINDOWS", "UNIX", "LINUX", "ZOS", "AIX", "HPUX", "SOLARIS", "AS400", "WEB", "OTHER"}
+)
+PROMPT_STATUSES = frozenset({"NOT_ASKED", "ASKED", "ANSWERED_YES", "ANSWERED_NO"})
+
+
+def _one_of(value: str, allowed: frozenset[str], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}: one of {', '.join(sorted(allowed))}")
+    return value
+
+
 class WorkstationSpec(_Spec):
     """Describe a workstation; ``linked: false`` is an unlinked agent."""
 
@@ -68,6 +86,16 @@ class WorkstationSpec(_Spec):
     version: str | None = None
     description: str | None = None
     ignore: bool = False
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return _one_of(value.upper(), WORKSTATION_TYPES, "workstation type")
+
+    @field_validator("os")
+    @classmethod
+    def _known_os(cls, value: str) -> str:
+        return _one_of(value.upper(), SYSTEMS, "operating system")
 
 
 class ResourceSpec(_Spec):
@@ -87,6 +115,11 @@ class PromptSpec(_Spec):
     text: str
     status: str = "ASKED"
     workstation: str | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        return _one_of(value.upper(), PROMPT_STATUSES, "prompt status")
 
 
 class NeedSpec(_Spec):
@@ -167,6 +200,15 @@ class JobSpec(_Spec):
         if value not in JOB_STATUSES:
             raise ValueError(f"unknown internal status {value!r}")
         return value
+
+    @field_validator("late_action")
+    @classmethod
+    def _known_late_action(cls, value: str | None) -> str | None:
+        return (
+            _one_of(value.lower(), frozenset({"continue", "kill"}), "late action")
+            if value
+            else None
+        )
 
     @field_validator("substatus")
     @classmethod
