@@ -30,7 +30,8 @@ _PARTS = (
 )
 
 
-def _why(error: BaseException) -> str:
+def why(error: BaseException) -> str:
+    """Say why a read failed: the engine's message, or the exception."""
     if isinstance(error, TWSError):
         return error.message
     return f"{type(error).__name__}: {error}"
@@ -58,7 +59,7 @@ async def plan_summary(client: TWSClient, plan_id: str | None = None) -> dict[st
             if not isinstance(result, Exception):
                 raise result  # cancellation and the like are not a part that failed
             failures.append(result)
-            notes.append(f"{label} could not be read: {_why(result)}")
+            notes.append(f"{label} could not be read: {why(result)}")
             continue
         got[key] = result
         notes += getattr(result, "notes", [])

@@ -32,15 +32,15 @@ from .briefs import (
     with_notes,
 )
 from .client import TWSClient
-from .errors import TWSError, TWSNotFound
+from .errors import TWSNotFound
 from .injection import report, scan_lines
 from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
 from .log_reader import ERROR_LINE as _ERROR_LINE
-from .models import Job, JobStream, short_name
+from .models import Job, JobIssue, JobStream, short_name
 from .resolve import like_pattern, oql_literal, resolve_job
 from .summary import plan_summary as _plan_summary
-from .summary import workstation_health
+from .summary import why, workstation_health
 from .vocabulary import status_clause, stream_status_clause
 
 TOOL_NAMES = (
@@ -130,16 +130,16 @@ class TWSTools:
         if found is None:
             return err or {}
         jid = found.id or ""
-        full, issues = await asyncio.gather(
-            self.client.get_job(jid, plan_id=plan_id),
-            self._issues(jid) if not plan_id else _none(),
-            return_exceptions=True,
-        )
+        reads: list[Awaitable[Any]] = [self.client.get_job(jid, plan_id=plan_id)]
+        if not plan_id:  # the engine reports issues on the current plan only
+            reads.append(self._issues(jid))
+        full, *rest = await asyncio.gather(*reads, return_exceptions=True)
+        issues: list[JobIssue] | BaseException | None = rest[0] if rest else None
         if isinstance(full, BaseException):
             raise full
         notes = job_notes(full)
         if isinstance(issues, BaseException):
-            notes.append(f"the engine's job issues could not be read: {_why(issues)}")
+            notes.append(f"the engine's job issues could not be read: {why(issues)}")
             issues = None
         d = full.job_definition
         restr = full.time_restrictions
@@ -192,7 +192,11 @@ class TWSTools:
         found, err = await self._job(job, plan_id)
         if found is None:
             return err or {}
-        full = found if found.latest_run else await self.client.get_job(found.id or "")
+        full = (
+            found
+            if found.latest_run
+            else await self.client.get_job(found.id or "", plan_id=plan_id)
+        )
         run = full.latest_run
         if run is None or not run.id:
             return {
@@ -371,14 +375,6 @@ class TWSTools:
         if not matches:
             return {"matches": [], "note": "no known issue matches; read the job log"}
         return {"matches": matches}
-
-
-async def _none() -> None:
-    return None
-
-
-def _why(error: BaseException) -> str:
-    return error.message if isinstance(error, TWSError) else f"{type(error).__name__}: {error}"
 
 
 def build_tools(client: TWSClient) -> dict[str, Callable[..., Awaitable[dict[str, Any]]]]:
