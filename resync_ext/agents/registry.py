@@ -32,6 +32,16 @@ _log = logging.getLogger(__name__)
 Listener = Callable[[list[dict[str, Any]]], None]
 
 
+class AgentInfo(BaseModel):
+    """An agent as clients see it (GET /resync/api/agents, the chat's ready and config_update)."""
+
+    id: str
+    name: str
+    description: str
+    tools: list[str]
+    model: str | None
+
+
 class AgentSpec(BaseModel):
     """One agent as configured in runtime.json."""
 
@@ -45,15 +55,19 @@ class AgentSpec(BaseModel):
     max_iters: int = Field(default=8, ge=1, le=50)
     mode: Literal["evidence", "react"] = "evidence"
 
+    def info(self) -> AgentInfo:
+        """Return the agent as clients see it."""
+        return AgentInfo(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            tools=list(self.tools),
+            model=self.model,
+        )
+
     def public(self) -> dict[str, Any]:
-        """Return the agent as the API shows it."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "tools": list(self.tools),
-            "model": self.model,
-        }
+        """Return the agent as the API shows it (:class:`AgentInfo` as plain data)."""
+        return self.info().model_dump()
 
 
 class JudgeSpec(BaseModel):

@@ -22,6 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
+from resync_ext.agents.registry import AgentInfo
 from resync_ext.agents.runner import AgentEvent
 from resync_ext.chat.errors import FrameError
 
@@ -104,28 +105,18 @@ class ServerFrame(BaseModel):
         return data
 
 
-class AgentCard(BaseModel):
-    """An agent as clients see it (the ``ready`` and ``config_update`` frames, GET /agents)."""
-
-    id: str
-    name: str
-    description: str
-    tools: list[str]
-    model: str | None
-
-
 class ReadyFrame(ServerFrame):
     """The socket is open: the agent it talks to."""
 
     type: Literal["ready"] = "ready"
-    agent: AgentCard
+    agent: AgentInfo
 
 
 class ConfigUpdateFrame(ServerFrame):
     """The agents configuration was reloaded."""
 
     type: Literal["config_update"] = "config_update"
-    agents: list[AgentCard]
+    agents: list[AgentInfo]
 
 
 class TokenFrame(ServerFrame):

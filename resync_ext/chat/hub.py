@@ -8,7 +8,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from resync_ext.chat.frames import AgentCard, ConfigUpdateFrame, OutboundFrame
+from resync_ext.agents.registry import AgentInfo
+from resync_ext.chat.frames import ConfigUpdateFrame, OutboundFrame
 
 
 class FrameSink(Protocol):
@@ -53,7 +54,7 @@ class ChatHub:
 
     def agents_changed(self, agents: Sequence[Mapping[str, object]]) -> None:
         """The registry's reload listener: hop onto the server's loop to tell the sockets."""
-        frame = ConfigUpdateFrame(agents=[AgentCard.model_validate(a) for a in agents])
+        frame = ConfigUpdateFrame(agents=[AgentInfo.model_validate(a) for a in agents])
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._announce, frame)
 

@@ -6,18 +6,9 @@ from pydantic import BaseModel
 from tornado import web
 
 from resync_ext.agents.errors import AgentConfigError
+from resync_ext.agents.registry import AgentInfo
 from resync_ext.errors import Unavailable
 from resync_ext.handlers.base import ResyncHandler
-
-
-class AgentInfo(BaseModel):
-    """An agent as clients see it."""
-
-    id: str
-    name: str
-    description: str
-    tools: list[str]
-    model: str | None
 
 
 class AgentList(BaseModel):

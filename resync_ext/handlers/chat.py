@@ -20,7 +20,6 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from resync_ext.agents.errors import AgentConfigError, AgentNotFound
 from resync_ext.chat.errors import FrameError, TurnFailed
 from resync_ext.chat.frames import (
-    AgentCard,
     ChatFrame,
     ErrorFrame,
     OutboundFrame,
@@ -77,7 +76,7 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, ServiceHandler):
         # each burst after the first waited for the client's delayed ACK, ~40 ms on Linux.
         self.set_nodelay(True)
         self.hub.join(self)
-        self.send(ReadyFrame(agent=AgentCard.model_validate(self.agent.public())))
+        self.send(ReadyFrame(agent=self.agent.info()))
 
     def send(self, frame: OutboundFrame) -> None:
         """Write a frame; a socket closed meanwhile is not an error."""
