@@ -314,6 +314,7 @@ class ResyncApp(ExtensionApp):
     )
     judge_class = Type(
         default_value="resync_ext.audit.judge.RegistryJudge",
+        klass="resync_ext.audit.judge.Judge",
         config=True,
         help="Class of the auditor's judge, built as cls(registry: AgentRegistry) and awaited as "
         "judge(question=str, answer=str, evidence=list) -> Verdict or its dict (see "

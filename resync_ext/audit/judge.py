@@ -8,13 +8,12 @@ agents configuration names (``agents/judge.py``) on the judge's LM.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from resync_ext.agents.registry import AgentRegistry
 
 #: The judge's verdict names, the one list (the judge program, the auditor, the review queue).
@@ -30,6 +29,7 @@ class Verdict(BaseModel):
     reason: str = Field(min_length=1)
 
 
+@runtime_checkable
 class Judge(Protocol):
     """Anything that judges one turn: the agents' judge program, or a scripted test judge."""
 

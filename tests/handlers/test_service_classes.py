@@ -11,6 +11,7 @@ from traitlets import TraitError
 
 from resync_ext.app import ResyncApp
 from resync_ext.audit.review_queue import Batch, ReviewItem, ReviewQueue
+from tests.support import wait_memory
 
 
 class TeamQueue(ReviewQueue):
@@ -65,3 +66,42 @@ def test_a_service_class_must_fit_its_seam() -> None:
         ResyncApp(review_queue_class=dict)
     with pytest.raises(TraitError):
         ResyncApp(memory_store_class=ReviewQueue)  # not a MemoryStore
+    with pytest.raises(TraitError):
+        ResyncApp(judge_class=dict)  # not awaitable as judge(question=, answer=, evidence=)
+
+
+class StrictJudge:
+    """A judge that finds every answer wrong, and says how sure it is."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    async def __call__(self, *, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
+        return {"verdict": "incorrect", "confidence": 0.99, "reason": "strict judge: " + question}
+
+
+class TestJudgeClass:
+    @pytest.fixture
+    def resync_config(self, resync_config: dict[str, Any]) -> dict[str, Any]:
+        return {**resync_config, "open_memory": True, "judge_class": StrictJudge}
+
+    @pytest.mark.slow
+    async def test_the_configured_judge_decides_the_audit_pass(
+        self, jp_fetch: Any, resync_services: Any
+    ) -> None:
+        store = await wait_memory(resync_services, timeout=60)
+        memory = await store.add_turn(
+            agent_id="tws-troubleshooter",
+            question="why did PAYROLL_EXTRACT fail?",
+            answer="It ran out of disk.",
+            evidence=[],
+        )
+        run = json.loads(
+            (await jp_fetch("resync", "api", "audit", "run", method="POST", body=b"")).body
+        )
+        assert (run["audited"], run["rejected"], run["flagged"]) == (1, 1, 0)
+        judged = json.loads((await jp_fetch("resync", "api", "memories", memory.id)).body)
+        assert judged["metadata"]["state"] == "rejected_by_auditor"
+        assert (
+            judged["metadata"]["audit"]["reason"] == "strict judge: why did PAYROLL_EXTRACT fail?"
+        )
