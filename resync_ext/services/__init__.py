@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from resync_ext.chat.turns import TurnService
     from resync_ext.memory.store import MemoryStore
     from resync_ext.reports.runner import ReportRunner
-    from resync_ext.scheduler import Scheduler
+    from resync_ext.scheduler import Job, Scheduler
     from resync_ext.tws.client import TWSClient
 
 CONFIG_WATCH_S = 2.0
@@ -242,12 +242,12 @@ class Services:
         from resync_ext.scheduler import Scheduler
 
         app = self.app
-        interval: dict[str, tuple[float, Callable[[], Awaitable[object]], bool]] = {
+        interval: dict[str, tuple[float, Job, bool]] = {
             "agents-config-watch": (CONFIG_WATCH_S, self.registry.areload_if_changed, False)
         }
         if app.audit_interval_min > 0:
             interval["audit"] = (app.audit_interval_min * 60.0, self._scheduled_audit, True)
-        cron: dict[str, tuple[str, Callable[[], Awaitable[object]]]] = {}
+        cron: dict[str, tuple[str, Job]] = {}
         if app.report_cron:
             cron["report"] = (app.report_cron, self.reports.scheduled_run)
         self.scheduler = Scheduler(self.data_dir / "scheduler.lock", self.log)
