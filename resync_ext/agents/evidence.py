@@ -195,12 +195,18 @@ _RECOVERED = re.compile(
 )
 
 
+_CLOSING = re.compile(
+    r"\b(?:exit(?:ing|ed)?|abort(?:ing|ed)?|terminat\w*|unable to connect|giving up)\b", re.I
+)
+
+
 def decisive_lines(log: dict[str, Any]) -> list[str]:
     """Rank a job log's error lines: the one that ended the job first.
 
     Errors that were retried and recovered from (a retry, then a "succeeded" line) come last;
-    among the rest the last coded error (ORA-, AWS..., SQL...N) before the end wins, then the
-    last plain error line.
+    so do closing lines that only report the end ("Unable to connect... Exiting"); among the
+    rest the last coded error (ORA-, AWS..., SQL...N) before the end wins, then the last plain
+    error line.
     """
     errors = [str(x) for x in log.get("error_lines") or []]
     tail = [x for x in str(log.get("tail") or "").splitlines() if x.strip()]
@@ -215,8 +221,11 @@ def decisive_lines(log: dict[str, Any]) -> list[str]:
     live = [
         i for i in range(len(errors)) if i not in recovered and not _RECOVERED.search(errors[i])
     ]
-    coded = [i for i in live if _CODED.search(errors[i])]
-    order = [*reversed(coded), *(i for i in reversed(live) if i not in coded)]
+    # A closing line ("Unable to connect... Exiting", "batch aborted") reports the end, not why.
+    plain = [i for i in live if not _CLOSING.search(errors[i])] or live
+    coded = [i for i in plain if _CODED.search(errors[i])]
+    order = [*reversed(coded), *(i for i in reversed(plain) if i not in coded)]
+    order += [i for i in reversed(live) if i not in order]
     order += [i for i in range(len(errors)) if i not in order]
     return [errors[i] for i in order]
 

@@ -11,14 +11,16 @@ runs the rest of the turn the same way for both:
    evidence and the question; an answer that fails is asked again once, naming what it must not
    say, and what still fails is removed, sentence by sentence, with a plain note saying so.
 
-The answer is returned whole (the runner sends it as the turn's tokens) because a checked answer
-cannot be streamed before it is checked.
+The code-written facts are streamed as soon as they exist (the operator reads them while the model
+writes); the model's explanation follows once it has been checked, since a checked answer cannot
+be shown before it is checked.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -103,6 +105,12 @@ async def grounded(
     return (kept + "\n" + REMOVED_NOTE).strip(), stats
 
 
+async def _emit(on_tool: OnTool | None, text: str) -> None:
+    """Send answer text to the runner as it becomes final (the runner streams it as tokens)."""
+    if on_tool is not None and text:
+        await on_tool({"phase": "text", "text": text})
+
+
 def without(text: str, shown: Sequence[str]) -> str:
     """Drop the sentences of ``text`` that repeat a sentence already ``shown`` (the facts)."""
 
@@ -134,7 +142,8 @@ class EvidenceAgent(dspy.Module):
         self.explain = dspy.Predict(self.signature, max_tokens=self.max_tokens)
 
     def answer_predictors(self) -> list[Any]:
-        """None: the answer is checked before it is shown, then sent whole."""
+        """None: the facts are sent as soon as code has written them, the model's explanation
+        once the grounding guard has checked it (``phase: text`` events to the runner)."""
         return []
 
     def stream_listeners(self) -> list[Any]:
@@ -188,6 +197,10 @@ class EvidenceAgent(dspy.Module):
         finally:
             current_recorder.reset(token)
         head = self.head(found)
+        shown = "\n".join(head)
+        # The facts are known now: the operator reads them while the model writes.
+        for i, line in enumerate(head):
+            await _emit(on_tool, line if i == 0 else "\n" + line)
         facts = self.prompt_facts(found, head) or "No matching job, stream or workstation found."
         stats = Grounding()
         body = ""
@@ -196,9 +209,15 @@ class EvidenceAgent(dspy.Module):
             body, stats = await grounded(
                 self.explain, facts=facts, question=question, allowed=allowed
             )
-        answer = "\n".join(x for x in [*head, without(body, head)] if x).strip()
+        answer = "\n".join(x for x in [*head, without(body, head)] if x).strip() or facts
+        rest = answer[len(shown) :] if shown and answer.startswith(shown) else answer
+        for i, line in enumerate(rest.split("\n")):
+            # Sentence by sentence, each with the space after it: the pieces join to the text.
+            for k, piece in enumerate(re.split(r"(?<=[.!?])(?=\s)", line)):
+                lead = "\n" if k == 0 and (i > 0 or shown) else ""
+                await _emit(on_tool, lead + piece)
         return dspy.Prediction(
-            answer=answer or facts,
+            answer=answer,
             evidence=rec.evidence,
             evidence_text=facts,
             grounding=stats.as_dict(),

@@ -99,6 +99,7 @@ class Investigation:
         self.station_jobs: dict[str, list[dict[str, Any]]] = {}
         self.missing: list[tuple[str, list[str]]] = []  # (name asked, closest names)
         self.ambiguous: list[tuple[str, list[str]]] = []
+        self.unreadable: list[tuple[str, str]] = []  # (name asked, why the engine did not answer)
         self.overview_used = False
         self.resources: str | None = None
         self._stations: list[dict[str, Any]] | None = None
@@ -174,6 +175,10 @@ class Investigation:
                 self.facts.append(f"{name} matches several jobs: {', '.join(refs)}.")
             elif (job.get("error") or {}).get("kind") == "not_found":
                 await self._missing(name)
+            else:
+                # The engine did not answer: that says nothing about whether the job exists.
+                self.unreadable.append((name, error_text(job)))
+                self.facts.append(f"{name} could not be looked up: {error_text(job)}.")
         return found
 
     async def _missing(self, name: str, first: str | None = None) -> None:

@@ -135,6 +135,10 @@ async def run_agent_streaming(
 
     async def on_tool(event: dict[str, Any]) -> None:
         frame: AgentEvent
+        if event["phase"] == "text":
+            # Answer text a program writes itself (facts by code, a checked explanation).
+            await sink.push(str(event["text"]))
+            return
         if event["phase"] == "call":
             calls.append(event["tool"])
             frame = ToolCallEvent(

@@ -272,6 +272,11 @@ def facts_lines(inv: Investigation) -> list[str]:
             f"{name} is not in the current plan: no job, job stream or workstation has that name."
         )
         lines.append(text + (f" Did you mean {' or '.join(closest)}?" if closest else ""))
+    for name, why in inv.unreadable:
+        lines.append(
+            f"{name} could not be looked up: the plan could not be read ({clip(why, 160)}). "
+            "Nothing here says what happened to it; ask again once TWS answers."
+        )
     for name, refs in inv.ambiguous:
         lines.append(f"{name} matches several jobs: {', '.join(refs)}. Which one do you mean?")
     if inv.overview_used:

@@ -44,6 +44,9 @@ async def test_failed_job_reads_log_and_known_issue(
     assert [c["call_id"] for c in calls] == [r["call_id"] for r in results]
     assert all(r["ok"] for r in results)
     assert "".join(t["content"] for t in events.of("token")) == result.answer
+    # The facts stream first, line by line, then the checked explanation.
+    tokens = [t["content"] for t in events.of("token")]
+    assert tokens[0].startswith("PAYROLL_EXTRACT (job stream DAILY_PAY") and len(tokens) >= 6
     # The facts are written by code, in words, the decisive log line quoted once; the model's
     # explanation follows them.
     lines = result.answer.splitlines()

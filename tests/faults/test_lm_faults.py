@@ -20,7 +20,6 @@ from resync_ext.redact import mask_secrets
 from tests.faults.conftest import LM_TIMEOUT_S
 from tests.llm.openai_stub import OpenAIStub
 from tests.load.chat_client import (
-    GARBAGE,
     LMScript,
     answer_for,
     ask,
@@ -95,14 +94,18 @@ async def test_garbage_from_the_lm(
     script.mode = "blank"
     await failed_turn(ws, "lm_error", timeout=60)
     assert await memory_total(store) == before
-    # Nonsense text: shown as the model said it, streamed, remembered as new for the auditor.
+    # Nonsense text: the grounding guard asks again, then removes what the evidence does not
+    # support; the facts written by code still answer, streamed, remembered as new.
     script.mode = "garbage"
     t = new_ticket()
     frames = await ask(ws, t, question(t))
     final = frames[-1]
     assert final["type"] == "final" and final["memory_id"], frames
     assert tokens_of(frames) == final["content"]
-    assert final["content"] and final["content"] in GARBAGE
+    assert final["content"].startswith("PAYROLL_EXTRACT (job stream DAILY_PAY")
+    assert "im_end" not in final["content"] and "verdict" not in final["content"]
+    assert final["content"].endswith("were removed; the facts above are what the plan shows.)")
+    assert final["grounding"]["regenerated"] == 1 and final["grounding"]["dropped"] >= 1
     memory = await store.get(final["memory_id"])
     # Stored as shown, through the store's masking (which also neutralises control bytes).
     assert memory.metadata.state == "new"

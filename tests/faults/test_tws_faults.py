@@ -22,7 +22,6 @@ from tests.faults.conftest import (
     wait_for,
 )
 from tests.load.chat_client import (
-    answer_for,
     ask,
     assert_answered_and_remembered,
     memory_total,
@@ -57,7 +56,8 @@ async def test_latency_spike_below_the_timeout_only_slows_the_turn(
     # The engine really was slow: the tools waited on it for every (sequential) read.
     reads = len(sim.calls())
     assert reads >= 3 and max(x["ms"] for x in final["timing"]["tools"]) >= latency_ms * 0.9
-    assert final["timing"]["agent_ms"] >= reads * latency_ms * 0.9
+    # Each tool call waits for at least one read (a tool may run its own reads side by side).
+    assert final["timing"]["agent_ms"] >= len(final["timing"]["tools"]) * latency_ms * 0.9
     assert tws.breaker_state == "closed" and tws.counters["failures"] == 0
     ws.close()
 
@@ -103,7 +103,10 @@ async def test_engine_down_opens_the_breaker_degrades_health_and_recovers_withou
     assert frames[0]["type"] == "error" and frames[0]["code"] == "tws_unavailable"
     assert "circuit breaker is open" in frames[0]["message"]
     assert frames[-1]["type"] == "final" and frames[-1]["memory_id"] is None
-    assert frames[-1]["content"] == answer_for(t2), "answered from what is known"
+    # What is known is that nothing could be read: said so, with no guess about the job.
+    content = frames[-1]["content"]
+    assert content.startswith("PAYROLL_EXTRACT could not be looked up: the plan could not be read")
+    assert "ORA-01017" not in content and "abended" not in content
     report = await health(jp_fetch)
     assert report["status"] == "degraded" and not report["checks"]["tws"]["ok"]
     assert "breaker open" in report["checks"]["tws"]["detail"]
