@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import dspy
 
 from resync_ext.agents.errors import JudgeOutputError
 from resync_ext.agents.evidence import evidence_lines
-
-VERDICTS = ("ok", "suspicious", "incorrect")
+from resync_ext.audit.judge import VERDICTS, VerdictName
 
 
 class JudgeAnswer(dspy.Signature):
@@ -24,7 +23,7 @@ class JudgeAnswer(dspy.Signature):
     question: str = dspy.InputField()
     answer: str = dspy.InputField()
     evidence: str = dspy.InputField(desc="TWS tool calls made for the answer")
-    verdict: Literal["ok", "suspicious", "incorrect"] = dspy.OutputField()
+    verdict: VerdictName = dspy.OutputField()
     confidence: float = dspy.OutputField(desc="0 to 1")
     reason: str = dspy.OutputField(desc="one sentence")
 

@@ -32,7 +32,7 @@ def error_text(result: Any) -> str:
     """Return the message of a tool error result."""
     err = result.get("error") if isinstance(result, dict) else None
     if isinstance(err, dict):
-        return str(err.get("message") or err.get("code") or err)
+        return str(err.get("message") or err.get("kind") or err)
     return str(err or result.get("message") or "tool failed")
 
 
@@ -83,14 +83,17 @@ class ToolRecorder:
         if fn is None:
             result: Any = {
                 "ok": False,
-                "error": {"code": "unknown_tool", "message": f"tool {tool} is not available"},
+                "error": {"kind": "unknown_tool", "message": f"tool {tool} is not available"},
             }
         else:
             try:
                 result = await fn(**args)
             except Exception as e:  # tools report errors as data; a raise is still one to show
                 _log.warning("Resync agents: tool %s raised %s", tool, type(e).__name__)
-                result = {"ok": False, "error": {"code": type(e).__name__, "message": str(e)}}
+                result = {
+                    "ok": False,
+                    "error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"},
+                }
         ok = not is_error(result)
         # Tools mask engine text (logs, commands) themselves; a summary function only rephrases it.
         if callable(summary):
