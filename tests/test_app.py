@@ -46,7 +46,14 @@ def test_settings_default_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_every_setting_has_help() -> None:
-    traits = ResyncApp.class_own_traits(config=True)
+    from resync_ext.settings import ResyncSettings
+
+    # The settings live in ResyncSettings (resync-mcp reads them too); ResyncApp adds the classes.
+    traits = {
+        **ResyncSettings.class_own_traits(config=True),
+        **ResyncApp.class_own_traits(config=True),
+    }
+    assert set(ResyncApp.class_traits(config=True)) >= set(traits)
     assert {"tws_url", "lm_model", "data_dir", "review_queue_class", "judge_class"} <= set(traits)
     for name, trait in traits.items():
         assert len(trait.help) > 20, name

@@ -1,10 +1,10 @@
 """The standalone MCP server's settings: the extension's own, read from the same variables.
 
-``ResyncApp``'s traits already say what each ``RESYNC_*`` variable means and what its default
-is (the simulator's URL and demo user, ``~/.local/share/resync``...); :func:`load` builds one,
-unstarted, and reads them, so ``resync-mcp`` and the Jupyter extension never disagree. Only the
-MCP server's own HTTP settings are new: ``--host``/``--port`` and the bearer token
-(``--token`` or ``RESYNC_MCP_TOKEN``).
+``ResyncSettings`` (the traits ``ResyncApp`` inherits) already say what each ``RESYNC_*`` variable
+means and what its default is (the simulator's URL and demo user, ``~/.local/share/resync``...);
+:func:`load` builds one and reads them, so ``resync-mcp`` and the Jupyter extension never
+disagree. Only the MCP server's own HTTP settings are new: ``--host``/``--port`` and the
+bearer token (``--token`` or ``RESYNC_MCP_TOKEN``).
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ class Settings:
 
 def load() -> Settings:
     """Read the extension's settings from the environment (``RESYNC_*``) and check them."""
-    from resync_ext.app import ResyncApp
+    from resync_ext.settings import ResyncSettings
 
-    app = ResyncApp()  # unstarted: only its traits' defaults, computed from the environment
+    app = ResyncSettings()  # ResyncApp's own settings, defaults computed from the environment
     tws = TwsSettings(
         url=app.tws_url,
         user=app.tws_user or None,
