@@ -56,6 +56,7 @@ def validate_settings(app: Any) -> None:
     _check_range("tws_timeout", app.tws_timeout, 0.1, 600)
     _check_range("tws_breaker_failures", app.tws_breaker_failures, 1, 100)
     _check_range("tws_breaker_reset_s", app.tws_breaker_reset_s, 0.1, 3600)
+    _check_range("tws_max_log_kb", app.tws_max_log_kb, 4, 1024 * 1024)
     _check_range("lm_timeout", app.lm_timeout, 1, 3600)
     _check_range("lm_temperature", app.lm_temperature, 0, 2)
     _check_range("lm_max_tokens", app.lm_max_tokens, 16, 32768)

@@ -112,6 +112,17 @@ class ResyncSettings(Configurable):
         "(0.1 to 3600).",
     )
 
+    tws_max_log_kb = Integer(
+        256,
+        config=True,
+        help="Most of one job log read, in KiB (env RESYNC_TWS_MAX_LOG_KB; default 256): a longer "
+        "log is streamed and kept as its head, its error lines and its tail within this bound.",
+    )
+
+    @default("tws_max_log_kb")
+    def _default_tws_max_log_kb(self) -> int:
+        return int(_env("RESYNC_TWS_MAX_LOG_KB", "256") or 256)
+
     # -- LM -------------------------------------------------------------------------------------
     lm_model = Unicode(
         config=True,

@@ -63,6 +63,7 @@ def test_every_setting_has_help() -> None:
     ("setting", "value", "expected"),
     [
         ("tws_url", "ftp://x", "tws_url"),
+        ("tws_max_log_kb", 1, "tws_max_log_kb"),
         ("report_cron", "every morning", "report_cron"),
         ("audit_reject_confidence", 1.5, "audit_reject_confidence"),
         ("vector_engine", "faiss", "vector_engine"),

@@ -70,6 +70,7 @@ class StandaloneTools:
             ca_bundle=tws.ca_bundle,
             timeout=tws.timeout,
             breaker=CircuitBreaker(tws.breaker_failures, tws.breaker_reset_s),
+            max_log_bytes=tws.max_log_bytes,
             logger=log,
         )
         self.tools = build_tools(self.client)

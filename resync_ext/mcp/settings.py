@@ -35,6 +35,7 @@ class TwsSettings:
     timeout: float
     breaker_failures: int
     breaker_reset_s: float
+    max_log_bytes: int = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def load() -> Settings:
         timeout=app.tws_timeout,
         breaker_failures=app.tws_breaker_failures,
         breaker_reset_s=app.tws_breaker_reset_s,
+        max_log_bytes=app.tws_max_log_kb * 1024,
     )
     parsed = urlparse(tws.url)
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:

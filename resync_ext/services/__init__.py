@@ -180,6 +180,7 @@ class Services:
             ca_bundle=app.tws_ca_bundle or None,
             timeout=app.tws_timeout,
             breaker=CircuitBreaker(app.tws_breaker_failures, app.tws_breaker_reset_s),
+            max_log_bytes=app.tws_max_log_kb * 1024,
             logger=self.log,
         )
 
