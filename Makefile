@@ -41,8 +41,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
+# The cases of each night asked one after another on one server with memory on, as users would.
 eval: $(STAMP)
-	$(VENV)/bin/resync-eval tests/evals
+	$(VENV)/bin/resync-eval tests/evals --sequence --json eval-results.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
