@@ -119,19 +119,21 @@ def clip(text: Any, limit: int = 160, *, mask: bool = True) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def where(j: dict[str, Any], stream: str = "stream") -> str:
+    """Return ``stream S, workstation W`` for a job (the parts it has), ``stream`` as worded."""
+    parts = (
+        f"{stream} {j['stream']}" if j.get("stream") else "",
+        f"workstation {j['workstation']}" if j.get("workstation") else "",
+    )
+    return ", ".join(x for x in parts if x)
+
+
 def job_sentence(j: dict[str, Any]) -> str:
     """Describe a job from get_job / a job brief."""
-    where = ", ".join(
-        x
-        for x in (
-            f"stream {j['stream']}" if j.get("stream") else "",
-            f"workstation {j['workstation']}" if j.get("workstation") else "",
-        )
-        if x
-    )
+    where_ = where(j)
     status = j.get("status") or "unknown"
     detail = ", ".join(str(x) for x in (j.get("internal_status"), j.get("substatus")) if x)
-    out = f"{j.get('name')}{f' ({where})' if where else ''} is {status}"
+    out = f"{j.get('name')}{f' ({where_})' if where_ else ''} is {status}"
     out += f" ({detail})" if detail else ""
     if j.get("return_code") is not None:
         out += f", return code {j['return_code']}"

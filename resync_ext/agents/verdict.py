@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from resync_ext.agents.evidence import clip, decisive_lines, duration, step_text
+from resync_ext.agents.evidence import clip, decisive_lines, duration, step_text, where
 from resync_ext.agents.investigate import Investigation, failed, ref
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -71,15 +71,8 @@ def when(stamp: Any) -> str:
 
 def job_line(j: dict[str, Any]) -> str:
     """One sentence: the job, where it runs, what happened to it, with its return code and time."""
-    where = ", ".join(
-        x
-        for x in (
-            f"job stream {j['stream']}" if j.get("stream") else "",
-            f"workstation {j['workstation']}" if j.get("workstation") else "",
-        )
-        if x
-    )
-    out = f"{j.get('name')}{f' ({where})' if where else ''} {status_words(j)}"
+    place = where(j, "job stream")
+    out = f"{j.get('name')}{f' ({place})' if place else ''} {status_words(j)}"
     if j.get("return_code") is not None and (failed(j) or j.get("internal_status") in HEALTHY):
         out += f" with return code {j['return_code']}"
     if j.get("end"):
