@@ -71,12 +71,16 @@ def load_known_issues(path: Path = DATA_FILE) -> tuple[KnownIssue, ...]:
     issues = []
     for e in raw:
         rc = e.get("return_code")
+        odd = [s for s in e.get("steps") or [] if not isinstance(s, str)]
+        if odd:
+            # An unquoted step holding ": " loads as a mapping and would read as {'...': '...'}.
+            raise ValueError(f"known issue {e['id']}: step {odd[0]!r} is not text; quote it")
         issues.append(
             KnownIssue(
                 id=str(e["id"]),
                 title=str(e["title"]),
                 cause=" ".join(str(e["cause"]).split()),
-                steps=tuple(str(s) for s in e.get("steps") or []),
+                steps=tuple(e.get("steps") or []),
                 statuses=_upper(e.get("statuses")),
                 substatuses=_upper(e.get("substatuses")),
                 codes=_upper(e.get("codes")),

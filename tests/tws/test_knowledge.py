@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from resync_ext.tws.knowledge import aws_codes, load_known_issues, lookup_known_issue
@@ -72,3 +74,12 @@ def test_evidence_is_masked() -> None:
     text = "connect failed: password=hunter2 ORA-01017 invalid username/password"
     evidence = " ".join(lookup_known_issue(text=text)[0]["evidence"])
     assert "hunter2" not in evidence and "ORA-01017" in evidence
+
+
+def test_a_step_yaml_reads_as_a_mapping_is_refused(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text(
+        "- id: X1\n  title: t\n  cause: c\n  steps:\n    - Check the state (`sc`): it is linked.\n"
+    )
+    with pytest.raises(ValueError, match=r"X1: step .* is not text; quote it"):
+        load_known_issues(kb)
