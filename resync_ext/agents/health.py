@@ -187,11 +187,13 @@ class PlanHealth:
             if is_error(full):
                 continue
             what = ", ".join(str(x) for x in (full.get("unresolved_dependencies") or [])[:2])
-            reason = str(full.get("substatus") or "").replace("_", " ").lower()
-            parts.append(f"{ref(full)} ({what or reason})")
+            # READY_WAITING_FOR_AGENT -> "waiting for agent": the substatus in words.
+            reason = str(full.get("substatus") or "").partition("_")[2].replace("_", " ").lower()
+            parts.append(f"{ref(full)} waits for {what}" if what else f"{ref(full)} is {reason}")
             self.subjects.append(str(full.get("name")))
         if parts:
-            self.lines.append("Waiting on something other than a job: " + "; ".join(parts) + ".")
+            # A short label: a small model copies a long one into every sentence it writes.
+            self.lines.append("Blockers: " + "; ".join(parts) + ".")
 
 
 def _impact_text(key: str, deps: dict[str, Any]) -> str:
