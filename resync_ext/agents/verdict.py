@@ -191,6 +191,10 @@ def deadline_line(inv: Investigation, *, basis: bool = True) -> str | None:
         end += timedelta(seconds=step)
     margin = (deadline - end).total_seconds()
     why = f", {BASIS}." if basis else "."
+    if elapsed is not None and elapsed > est:
+        # Past its estimate, the running job has no known end: the projection assumes it ends
+        # now, so it is the best case.
+        why = f"{why[:-1]}, even if {ref(first)}, already past its estimate, ended now."
     if margin < 0:
         return f"It will miss {due} by about {_minutes(margin)}{why}"
     if timedelta(seconds=margin) <= AT_RISK_MARGIN:
@@ -316,6 +320,9 @@ def facts_lines(inv: Investigation) -> list[str]:
             lines.append(blocks)
     elif inv.chain and inv.chain[-1].get("internal_status") in {"EXEC"}:
         lines.append(f"The chain waits on a running job: {job_line(inv.chain[-1])}")
+        running = duration_line(inv.chain[-1])
+        if running:
+            lines.append(running)
     return lines
 
 
