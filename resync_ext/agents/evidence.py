@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from resync_ext.redact import mask_secrets
+from resync_ext.tws.briefs import parse_duration
 
 _STOP = {
     "TWS",
@@ -166,15 +167,21 @@ def job_sentence(j: dict[str, Any]) -> str:
     return out + "."
 
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+def iso_seconds(text: Any) -> float | None:
+    """Return the seconds of an ISO-8601 duration (``PT1H5M``); None when it is not one."""
+    raw = str(text or "")
+    parsed = parse_duration(raw) if any(c.isdigit() for c in raw) else None
+    return None if parsed is None else parsed.total_seconds()
 
 
 def duration(text: Any) -> str:
     """Render an ISO-8601 duration (``PT1H5M``) as ``1 h 5 min``; other text unchanged."""
-    m = _DURATION.match(str(text).strip().upper())
-    if not m or not any(m.groups()):
+    seconds = iso_seconds(text)
+    if seconds is None:
         return str(text)
-    d, h, mi, sec = (float(x) if x else 0.0 for x in m.groups())
+    d, rest = divmod(seconds, 86400)
+    h, rest = divmod(rest, 3600)
+    mi, sec = divmod(rest, 60)
     parts = [f"{int(d)} d" if d else "", f"{int(h)} h" if h else "", f"{int(mi)} min" if mi else ""]
     if not any(parts):
         parts.append(f"{int(sec)} s")

@@ -8,11 +8,17 @@ after these lines (resync_ext.agents.explain), and the grounding guard checks wh
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from resync_ext.agents.evidence import clip, decisive_lines, duration, step_text, where
+from resync_ext.agents.evidence import (
+    clip,
+    decisive_lines,
+    duration,
+    iso_seconds,
+    step_text,
+    where,
+)
 from resync_ext.agents.investigate import Investigation, failed, ref
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -45,7 +51,6 @@ _COMMON_WORDS = {
     "UNDECIDED": "has an undecided status",
 }
 HEALTHY = {"SUCC", "SUCCESSFUL"}
-_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
 def status_words(j: dict[str, Any]) -> str:
@@ -130,14 +135,6 @@ def duration_line(j: dict[str, Any]) -> str | None:
 AT_RISK_MARGIN = timedelta(minutes=15)
 
 
-def _seconds(value: Any) -> float | None:
-    m = _ISO_DURATION.match(str(value or "").strip().upper())
-    if not m or not any(m.groups()):
-        return None
-    d, h, mi, s = (float(x) if x else 0.0 for x in m.groups())
-    return ((d * 24 + h) * 60 + mi) * 60 + s
-
-
 def _stamp(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -179,13 +176,13 @@ def deadline_line(inv: Investigation, *, basis: bool = True) -> str | None:
     first = order[0]
     if first.get("internal_status") != "EXEC":
         return f"Its finish cannot be projected: {ref(first)} {status_words(first)}; {due}."
-    start, est = _stamp(first.get("start")), _seconds(first.get("estimated_duration"))
-    elapsed = _seconds(first.get("elapsed"))
+    start, est = _stamp(first.get("start")), iso_seconds(first.get("estimated_duration"))
+    elapsed = iso_seconds(first.get("elapsed"))
     if start is None or est is None:
         return None
     end = start + timedelta(seconds=max(est, elapsed or 0.0))
     for j in order[1:]:
-        step = _seconds(j.get("estimated_duration"))
+        step = iso_seconds(j.get("estimated_duration"))
         if step is None:
             return f"Its finish cannot be projected: {ref(j)} has no estimated duration; {due}."
         end += timedelta(seconds=step)
