@@ -9,6 +9,7 @@ from resync_ext.agents.errors import AgentConfigError
 from resync_ext.agents.registry import AgentInfo
 from resync_ext.errors import Unavailable
 from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.permissions import EXECUTE, READ
 
 
 class AgentList(BaseModel):
@@ -23,6 +24,7 @@ schemas: dict[str, type[BaseModel]] = {"AgentInfo": AgentInfo, "AgentList": Agen
 class AgentsHandler(ResyncHandler):
     """List the configured agents."""
 
+    permissions = {"get": READ}
     openapi = {"get": {"summary": "List agents", "response": "AgentList"}}
 
     @web.authenticated
@@ -38,6 +40,7 @@ class AgentsHandler(ResyncHandler):
 class DemosHandler(ResyncHandler):
     """Rebuild the agents' few-shot demonstrations from the approved memories."""
 
+    permissions = {"post": EXECUTE}
     openapi = {
         "post": {
             "summary": "Rebuild demos from approved turns",

@@ -9,6 +9,7 @@ from tornado import web
 
 from resync_ext.audit.review_queue import Batch, ReviewItem, check_batch_name
 from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.permissions import ADMIN, EXECUTE, READ, WRITE
 
 
 class ReviewRequest(BaseModel):
@@ -60,18 +61,13 @@ schemas: dict[str, type[BaseModel]] = {
 
 
 class AuditHandler(ResyncHandler):
-    """Base of the audit handlers: who decides."""
-
-    @property
-    def user_name(self) -> str:
-        """The Jupyter user deciding, for the record."""
-        user = self.current_user
-        return str(getattr(user, "username", None) or getattr(user, "name", None) or user)
+    """Base of the audit handlers (``self.user_name``, from the base, is who decides)."""
 
 
 class FlagsHandler(AuditHandler):
     """List the open review batches with their counts."""
 
+    permissions = {"get": READ}
     openapi = {"get": {"summary": "List review batches", "response": "BatchList"}}
 
     @web.authenticated
@@ -83,6 +79,7 @@ class FlagsHandler(AuditHandler):
 class BatchHandler(AuditHandler):
     """One review batch: read it, or archive it once every item is decided."""
 
+    permissions = {"get": READ, "delete": ADMIN}
     openapi = {
         "get": {"summary": "Get a review batch", "response": "Batch"},
         "delete": {
@@ -108,6 +105,7 @@ class BatchHandler(AuditHandler):
 class ReviewHandler(AuditHandler):
     """Approve or reject a flagged memory."""
 
+    permissions = {"post": WRITE}
     openapi = {
         "post": {
             "summary": "Decide a flagged memory",
@@ -129,6 +127,7 @@ class ReviewHandler(AuditHandler):
 class RunHandler(AuditHandler):
     """Run an audit pass now."""
 
+    permissions = {"post": EXECUTE}
     openapi = {"post": {"summary": "Run an audit pass now", "response": "AuditRunResult"}}
 
     @web.authenticated
@@ -141,6 +140,7 @@ class RunHandler(AuditHandler):
 class MetricsHandler(AuditHandler):
     """Memories by state, verdicts and decisions over time."""
 
+    permissions = {"get": READ}
     openapi = {"get": {"summary": "Audit metrics", "responses": {"200": {"description": "OK"}}}}
 
     @web.authenticated

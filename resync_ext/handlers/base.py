@@ -12,6 +12,7 @@ from tornado import web
 
 from resync_ext.errors import InvalidInput, Unavailable
 from resync_ext.handlers.errors import PayloadTooLarge
+from resync_ext.handlers.permissions import Permission, PermissionDenied, authorize, user_name
 
 if TYPE_CHECKING:
     from resync_ext.agents.demos import DemoLearner
@@ -45,7 +46,25 @@ class ServiceHandler(JupyterHandler):
     ResyncApp publishes each service in the Tornado settings as ``resync_<key>`` (the memory
     store, the audit service and the demo learner only once the store is open); a missing one is
     a 503, never a KeyError.
+
+    Every request is authorised in ``prepare()`` through Jupyter's ``Authorizer`` against the
+    permission the handler declares for its method in ``permissions``; a method declaring
+    nothing is refused (see handlers/permissions.py).
     """
+
+    #: The permission each implemented method needs, by lower-case method; none declared: 403.
+    permissions: ClassVar[dict[str, Permission]] = {}
+
+    async def prepare(self, **kwargs: bool) -> None:
+        """Authenticate as Jupyter does, then authorise the method's declared permission."""
+        await super().prepare(**kwargs)
+        if not self._finished:  # not redirected to the login page
+            await authorize(self)
+
+    @property
+    def user_name(self) -> str:
+        """The Jupyter user's name, for the record (``decided_by``, logs)."""
+        return user_name(self)
 
     def service(self, key: str) -> object:
         """Return the service stored as ``resync_<key>``, or 503 when it is not available."""
@@ -168,6 +187,11 @@ class ResyncHandler(ServiceHandler, APIHandler):
             reason = {403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
                 status_code, "error"
             )
+            if isinstance(exc, PermissionDenied) and exc.permission is not None:
+                body = {"message": message, "reason": reason, "permission": str(exc.permission)}
+                self.set_header("Content-Type", "application/json")
+                self.finish(json.dumps(body))
+                return
         elif exc is not None and hasattr(exc, "http_status"):
             message = str(exc)
             reason = getattr(exc, "reason", None) or type(exc).__name__

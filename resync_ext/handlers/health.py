@@ -5,11 +5,13 @@ from __future__ import annotations
 from tornado import web
 
 from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.permissions import READ
 
 
 class HealthHandler(ResyncHandler):
     """Report the state of TWS, memory, LM and scheduler, each with its latency."""
 
+    permissions = {"get": READ}
     openapi = {
         "get": {
             "summary": "Health of the workbench and its dependencies",

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from tornado import web
 
 from resync_ext.handlers.base import OpenAPI, ResyncHandler
+from resync_ext.handlers.permissions import ADMIN, READ
 from resync_ext.memory.models import EXCLUDED_FROM_RETRIEVAL, Memory, State
 
 
@@ -38,6 +39,7 @@ def _param(name: str, schema: OpenAPI, text: str) -> JsonValue:
 class MemoriesHandler(ResyncHandler):
     """List memories by state and agent, or search them by similarity to a query."""
 
+    permissions = {"get": READ}
     openapi = {
         "get": {
             "summary": "List or search memories",
@@ -80,6 +82,7 @@ class MemoriesHandler(ResyncHandler):
 class MemoryHandler(ResyncHandler):
     """One memory: read it or forget it."""
 
+    permissions = {"get": READ, "delete": ADMIN}
     openapi = {
         "get": {"summary": "Get a memory", "response": "Memory"},
         "delete": {
@@ -97,7 +100,7 @@ class MemoryHandler(ResyncHandler):
     async def delete(self, memory_id: str) -> None:
         """Forget the memory; its history is kept."""
         await self.memory_store.delete(memory_id)
-        self.log.info("memory: %s deleted memory %s", self.current_user, memory_id)
+        self.log.info("memory: %s deleted memory %s", self.user_name, memory_id)
         self.set_status(204)
         self.finish()
 

@@ -17,6 +17,7 @@ from tornado import web
 
 from resync_ext import __version__
 from resync_ext.handlers.base import OpenAPI, ResyncHandler
+from resync_ext.handlers.permissions import READ, declared
 
 #: A component schema as a handler module publishes it: a pydantic model or a JSON schema.
 Schema = type[BaseModel] | OpenAPI
@@ -54,7 +55,7 @@ _BASE_SCHEMAS: dict[str, OpenAPI] = {
 
 _ERRORS = {
     "400": "Bad input",
-    "403": "Missing or invalid token",
+    "403": "Missing or invalid token, or the permission (x-resync-permission) refused",
     "404": "Unknown id or name",
     "409": "Conflict with the current state",
     "503": "A dependency is down or starting",
@@ -113,10 +114,13 @@ def build_openapi() -> OpenAPI:
             pattern, handler = route[0], route[1]
             params = _GROUP.findall(pattern)
             path = _GROUP.sub(lambda m: "{" + m.group(1) + "}", pattern).rstrip("$")
-            ops: OpenAPI = {
-                method: _operation(spec, params, method)
-                for method, spec in getattr(handler, "openapi", {}).items()
-            }
+            ops: OpenAPI = {}
+            for method, spec in getattr(handler, "openapi", {}).items():
+                op = _operation(spec, params, method)
+                needed = declared(handler, method)
+                if needed is not None:  # what Jupyter's authorizer is asked (permissions.py)
+                    op["x-resync-permission"] = str(needed)
+                ops[method] = op
             if ops:
                 paths[path] = ops
     return {
@@ -141,6 +145,7 @@ def build_openapi() -> OpenAPI:
 class OpenAPIHandler(ResyncHandler):
     """Serve the OpenAPI document of the extension's API."""
 
+    permissions = {"get": READ}
     openapi = {
         "get": {"summary": "This OpenAPI document", "responses": {"200": {"description": "OK"}}}
     }

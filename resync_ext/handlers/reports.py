@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
 
 from resync_ext.handlers.base import ResyncHandler
+from resync_ext.handlers.permissions import EXECUTE, READ
 
 
 class ReportRequest(BaseModel):
@@ -80,6 +81,7 @@ _CONTENT_TYPES = {"html": "text/html; charset=utf-8", "ipynb": "application/x-ip
 class ReportsHandler(ResyncHandler):
     """List report runs, or start one."""
 
+    permissions = {"get": READ, "post": EXECUTE}
     openapi = {
         "get": {"summary": "List report runs", "response": "ReportList"},
         "post": {
@@ -105,6 +107,7 @@ class ReportsHandler(ResyncHandler):
 class ReportHandler(ResyncHandler):
     """One executed report, as HTML (default) or as the notebook."""
 
+    permissions = {"get": READ}
     openapi = {
         "get": {
             "summary": "Get an executed report",
