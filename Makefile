@@ -12,7 +12,7 @@ TWSIM_PORT ?= 31116
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench eval lint format install clean
+.PHONY: run team test bench eval lint format install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=
 # Reinstall only when the project's metadata changes.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet "$(TORCH_SPEC)"
-	$(PIP) install --quiet -e ".[test,local]"
+	$(PIP) install --quiet -e ".[test,local,team]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,7 +36,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	VENV=$(VENV) bash scripts/install-browser.sh
+	VENV=$(VENV) bash scripts/install-team.sh
 	$(VENV)/bin/pytest
+
+# A team on JupyterHub: the simulator and a Hub with Resync as a managed service (README).
+team: $(STAMP)
+	VENV=$(VENV) bash scripts/install-team.sh
+	VENV=$(VENV) TWSIM_PORT=$(TWSIM_PORT) bash scripts/run-team.sh
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

@@ -4,73 +4,52 @@ APScheduler's ``AsyncIOScheduler`` runs the jobs as tasks on the server's loop. 
 so that a failure is one log line and the next run still happens; jobs coalesce, never overlap
 (``max_instances=1``) and tolerate a late start (``misfire_grace_time``).
 
-When several servers share a data directory (JupyterHub, one server per user), exactly one runs the
-shared work (audit and report): the holder of an exclusive ``flock`` on
-``<data_dir>/scheduler.lock``. The others retry the lock every ``LEADER_RETRY_S`` seconds and take
-over if the holder goes away (the kernel releases a flock when its process dies). Local work (the
-config watch) runs everywhere.
+When several servers share the work (JupyterHub: servers sharing one data directory, or service
+replicas on several machines), exactly one runs the shared jobs (audit and report): the holder of
+the leader lock (resync_ext/scheduler_lock.py: a ``flock`` on ``<data_dir>/scheduler.lock`` by
+default, a PostgreSQL advisory lock when ``scheduler_lock_url`` is set). The others try the lock
+every ``leader_retry_s`` seconds and take over when the holder goes away; the holder checks it
+still holds the lock as often and steps down when it lost it. Local work (the config watch) runs
+everywhere.
 """
 
 from __future__ import annotations
 
-import fcntl
+import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from resync_ext.scheduler_lock import FileLeaderLock, SchedulerLock
 
 LEADER_RETRY_S = 30.0
 MISFIRE_GRACE_S = 300
 
 Job = Callable[[], Awaitable[Any]]
 
+#: The single-server lock under its first name (a flock on the data directory's lock file).
+LeaderLock = FileLeaderLock
 
-class LeaderLock:
-    """An exclusive, non-blocking ``flock`` on a file; released when the process dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        """Whether this process holds the lock."""
-        return self._fd is not None
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free; return whether this process holds it."""
-        if self._fd is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        """Give the lock up (closing the file releases the flock)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+__all__ = ["FileLeaderLock", "Job", "LeaderLock", "Scheduler", "SchedulerLock"]
 
 
 class Scheduler:
     """Own the AsyncIOScheduler; shared jobs run only while this server holds the leader lock."""
 
     def __init__(
-        self, lock_path: Path, log: logging.Logger, *, leader_retry_s: float = LEADER_RETRY_S
+        self,
+        lock: Path | SchedulerLock,
+        log: logging.Logger,
+        *,
+        leader_retry_s: float = LEADER_RETRY_S,
     ) -> None:
+        """``lock`` is the leader lock, or the path of the lock file (the single-server default)."""
         self.log = log
         self.leader_retry_s = leader_retry_s
-        self.lock = LeaderLock(lock_path)
+        self.lock: SchedulerLock = FileLeaderLock(lock) if isinstance(lock, Path) else lock
         self._scheduler: Any = None
         self._shared: list[tuple[str, Job, Any]] = []
         self.last_runs: dict[str, dict[str, Any]] = {}
@@ -113,10 +92,16 @@ class Scheduler:
                 self._wrap(name, job, shared=True), CronTrigger.from_crontab(crontab), id=name
             )
         if interval_jobs or cron_jobs:
+            # A lock that may wait on the network is first tried by the job, at once, off the loop.
+            first = {"next_run_time": datetime.now(UTC)} if self.lock.blocking else {}
             sched.add_job(
-                self._campaign, IntervalTrigger(seconds=self.leader_retry_s), id="leader-lock"
+                self._campaign,
+                IntervalTrigger(seconds=self.leader_retry_s),
+                id="leader-lock",
+                **first,
             )
-        self._campaign()
+        if not self.lock.blocking:
+            self._campaign_now()
         sched.start()
         self._scheduler = sched
         self.log.info(
@@ -125,9 +110,19 @@ class Scheduler:
             "this server runs the shared work" if self.lock.held else "another server leads",
         )
 
-    def _campaign(self) -> None:
-        if not self.lock.held and self.lock.try_acquire():
+    def _campaign_now(self) -> None:
+        """Check a held lock, or try to take a free one; log every change of leader."""
+        if self.lock.held:
+            if not self.lock.check():
+                self.log.warning("scheduler: lost the leader lock; another server takes over")
+        elif self.lock.try_acquire():
             self.log.info("scheduler: this server now runs the shared scheduled work")
+
+    async def _campaign(self) -> None:
+        if self.lock.blocking:
+            await asyncio.to_thread(self._campaign_now)
+        else:
+            self._campaign_now()
 
     @property
     def running(self) -> bool:
