@@ -8,6 +8,7 @@ from typing import Any
 from resync_ext.agents.evidence import clip
 from resync_ext.agents.toolbox import ToolFn, current_recorder
 from resync_ext.redact import mask_obj, mask_secrets
+from resync_ext.tws.injection import KNOWLEDGE_KEYS, screen_obj
 
 MAX_DEMOS = 2
 
@@ -24,7 +25,9 @@ def react_tools(tools: Mapping[str, ToolFn]) -> list[Any]:
             async def call(**kwargs: Any) -> Any:
                 rec = current_recorder.get()
                 result = await (rec.call(name, **kwargs) if rec is not None else fn(**kwargs))
-                return mask_obj(result)
+                # What the model reads: masked, and engine text that reads like an instruction
+                # withheld (TWS tools do it themselves; this covers every other tool too).
+                return screen_obj(mask_obj(result), trusted=KNOWLEDGE_KEYS)
 
             return call
 

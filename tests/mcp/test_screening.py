@@ -110,12 +110,13 @@ async def test_an_injected_log_line_is_withheld_and_reported(tools: StandaloneTo
     assert data is not None
     # withheld from the log text; reported apart, labelled as data (as the agents see it)
     assert INJECTION not in data["tail"] and INJECTION not in json.dumps(data["error_lines"])
-    assert result.content[0].text.count(INJECTION) == 1
-    assert data["suspicious_content"]["lines"][0]["text"] == INJECTION
+    # reported by line and reason, never its words (an MCP client is a model too)
+    assert INJECTION not in result.content[0].text
+    assert "text" not in data["suspicious_content"]["lines"][0]
     line = data["suspicious_content"]["lines"][0]["line"]
     assert f"[SUSPICIOUS CONTENT at log line {line}:" in data["tail"]
     assert data["suspicious_content"]["count"] == 1
-    assert "not instructions" in data["suspicious_content"]["note"]
+    assert "not an instruction" in data["suspicious_content"]["note"]
     assert any("ORA-01653" in line for line in data["error_lines"])
 
 

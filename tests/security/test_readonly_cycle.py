@@ -101,8 +101,8 @@ async def test_the_log_tool_withholds_and_reports_the_injection(
         flagged = await tools["get_job_log"](job="SALES_LOAD")
         clean = await tools["get_job_log"](job="PAYROLL_EXTRACT")
     report = flagged["suspicious_content"]
-    assert report["count"] == 1 and report["lines"][0]["text"] == INJECTION
-    assert "not instructions" in report["note"]
+    assert report["count"] == 1 and "text" not in report["lines"][0]
+    assert "not an instruction" in report["note"]
     assert flagged["error_lines"][0].startswith(f"[{MARKER} at log line")
     assert "ORA-01653" in flagged["error_lines"][1], "the real error is still there"
     excerpt = json.dumps([flagged["error_lines"], flagged["tail"]])
