@@ -11,7 +11,9 @@ import json
 import re
 from typing import Any
 
-from resync_ext.redact import mask_secrets
+from resync_ext.agents import plan_text
+from resync_ext.agents.text import clip
+from resync_ext.agents.times import Clock
 from resync_ext.tws.briefs import parse_duration
 
 _STOP = {
@@ -92,16 +94,11 @@ def candidate_names(question: str) -> list[str]:
     for m in _NAME.finditer(question):
         word = m.group(1).strip(".")
         upper = word.upper()
-        looks_named = (
-            word == upper
-            and any(c.isalpha() for c in word)
-            and (
-                "_" in word
-                or "#" in word
-                or "." in word
-                or any(c.isdigit() for c in word)
-                or len(word) >= 4
-            )
+        # HWA names are upper case; one typed in lower case still reads as a name when it is
+        # spelt like one (payroll_extract, agt_lnx01#daily_pay).
+        looks_named = any(c.isalpha() for c in word) and (
+            ("_" in word or "#" in word)
+            or (word == upper and ("." in word or any(c.isdigit() for c in word) or len(word) >= 4))
         )
         if looks_named and upper not in _STOP and not _CODE.match(upper) and upper not in names:
             names.append(upper)
@@ -111,13 +108,6 @@ def candidate_names(question: str) -> list[str]:
             if words:
                 names.append(" ".join(words))
     return names[:4]
-
-
-def clip(text: Any, limit: int = 160, *, mask: bool = True) -> str:
-    """Return ``text`` on one line, masked (unless static text), at most ``limit`` characters."""
-    flat = " ".join(str(text).split())
-    flat = mask_secrets(flat) if mask else flat
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def where(j: dict[str, Any], stream: str = "stream") -> str:
@@ -138,14 +128,15 @@ def job_sentence(j: dict[str, Any]) -> str:
     out += f" ({detail})" if detail else ""
     if j.get("return_code") is not None:
         out += f", return code {j['return_code']}"
+    clock = Clock.of(j)
     if j.get("end"):
-        out += f", ended {j['end']}"
+        out += f", ended {_both(j['end'], clock)}"
     elif j.get("start"):
-        out += f", started {j['start']}"
+        out += f", started {_both(j['start'], clock)}"
     if j.get("critical"):
         out += ", critical job"
     if j.get("deadline"):
-        out += f", deadline {j['deadline']}"
+        out += f", deadline {_both(j['deadline'], clock)}"
     if j.get("late"):
         out += ", LATE"
     if j.get("unresolved_dependencies"):
@@ -160,11 +151,20 @@ def job_sentence(j: dict[str, Any]) -> str:
     runs = j.get("rerun_history") or []
     if len(runs) > 1:
         out += "; runs: " + ", ".join(
-            f"attempt {r.get('attempt', i + 1)} {r.get('internal_status') or r.get('status')}"
-            + (f" RC {r['return_code']}" if r.get("return_code") is not None else "")
+            f"attempt {r.get('attempt') or i + 1} "
+            + str(r.get("internal_status") or r.get("status") or "status unknown")
+            + (f" return code {r['return_code']}" if r.get("return_code") is not None else "")
             for i, r in enumerate(runs[-4:])
         )
     return out + "."
+
+
+def _both(stamp: Any, clock: Clock) -> str:
+    """An instant in the engine's zone, with UTC beside it when that differs (models and the
+    grounding guard match either)."""
+    local = clock.at(stamp)
+    utc = Clock(now=clock.now).at(stamp, ago=False)
+    return local if utc.split()[:2] == local.split()[:2] else f"{local} ({utc.split(' on ')[0]})"
 
 
 def iso_seconds(text: Any) -> float | None:
@@ -250,7 +250,8 @@ def log_sentence(log: dict[str, Any]) -> str:
             if x.strip() and not x.startswith("=")
         ]
         lines = [clip(x, 140) for x in tail[-2:]]
-    text = f"Log of {log.get('job')}: " + (" | ".join(lines) if lines else "no error lines")
+    quoted = ", then ".join(f'"{x}"' for x in lines)
+    text = f"Log of {log.get('job')}: " + (quoted or "no error lines")
     if log.get("aws_codes"):
         text += f" (codes {', '.join(log['aws_codes'][:3])})"
     return text + "."
@@ -264,9 +265,8 @@ def issue_sentence(match: dict[str, Any]) -> str:
         clip(step_text(s), 110, mask=False).rstrip(".") for s in (match.get("next_steps") or [])[:2]
     )
     cause = clip(match.get("cause"), 160, mask=False).rstrip(".")
-    return f"Known issue {match.get('rule')} ({match.get('title')}): {cause}." + (
-        f" Steps: {steps}." if steps else ""
-    )
+    # The rule's id is for machines (the tool call's result keeps it); people read its title.
+    return f"Known issue, {match.get('title')}: {cause}." + (f" Steps: {steps}." if steps else "")
 
 
 def step_text(step: Any) -> str:
@@ -287,14 +287,14 @@ def jobs_text(r: dict[str, Any]) -> str:
         + (f" in {j['stream']}" if j.get("stream") else "")
         + f" ({j.get('internal_status') or j.get('status')}"
         + (f", {j['substatus']}" if j.get("substatus") else "")
-        + (f", RC {j['return_code']}" if j.get("return_code") is not None else "")
+        + (f", return code {j['return_code']}" if j.get("return_code") is not None else "")
         + ")"
         for j in items[:8]
     )
     total = r.get("total")
     more = f" (of {total})" if isinstance(total, int) and total > len(items[:8]) else ""
-    ends = sorted(str(j["end"]) for j in items if j.get("end"))
-    last = f" Last end: {ends[-1]}." if ends else ""
+    latest = Clock.of(*items).last(j.get("end") for j in items)
+    last = f" The last ended at {latest}." if latest else ""
     return f"{len(items[:8])} jobs{more}: {shown}.{last}"
 
 
@@ -320,4 +320,15 @@ def default_summary(tool: str, result: dict[str, Any]) -> str | None:
     if tool == "lookup_known_issue":
         matches = result.get("matches") or []
         return issue_sentence(matches[0]) if matches else "No known issue matches."
+    # The plan-wide reads, in words too (their evidence row is read by people, one click away).
+    if tool == "plan_summary":
+        return plan_text.summary_text(result)
+    if tool == "get_dependencies" and result.get("job"):
+        return plan_text.deps_text(result)
+    if tool == "list_resources" and isinstance(result.get("items"), list):
+        return plan_text.resources_text(result)
+    if tool == "list_job_streams" and isinstance(result.get("items"), list):
+        return plan_text.streams_text(result)
+    if tool == "list_workstations" and isinstance(result.get("items"), list):
+        return plan_text.stations_text(result)
     return None

@@ -214,7 +214,8 @@ def _res_text(r: dict[str, Any]) -> str:
     return (
         "Exhausted resources: "
         + ", ".join(
-            f"{x.get('name')} (held by {', '.join(map(str, x.get('holders') or [])) or 'unknown'})"
+            str(x.get("name"))
+            + (f" (held by {', '.join(map(str, x['holders']))})" if x.get("holders") else "")
             for x in items[:4]
         )
         + "."

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from resync_ext.agents.errors import AgentConfigError, AgentNotFound
 from resync_ext.agents.protocols import AGENT_PROGRAM_METHODS, AgentProgram, JudgeProgram
+from resync_ext.agents.routing import Delegate
 
 if TYPE_CHECKING:
     from resync_ext.agents.demos import DemoStore
@@ -54,6 +55,9 @@ class AgentSpec(BaseModel):
     model: str | None = None
     max_iters: int = Field(default=8, ge=1, le=50)
     mode: Literal["evidence", "react"] = "evidence"
+    #: A routing agent ("auto") names the agents it hands questions to, by kind of question
+    #: ({"plan": "tws-analyzer", "object": "tws-troubleshooter"}); it answers nothing itself.
+    routes: dict[str, str] | None = None
 
     def info(self) -> AgentInfo:
         """Return the agent as clients see it."""
@@ -195,6 +199,15 @@ class AgentRegistry:
                     where, f"agent {agent.id!r}: program {agent.program!r} lacks {missing}"
                 )
             classes[agent.id] = cls
+        by_id = {a.id: a for a in config.agents}
+        for agent in config.agents:
+            for kind, target in (agent.routes or {}).items():
+                if target not in by_id or by_id[target].routes:
+                    raise AgentConfigError(
+                        where,
+                        f"agent {agent.id!r} routes {kind!r} to {target!r}, which is not an "
+                        "agent that answers (unknown, or routing itself)",
+                    )
         judge = self._load_class(where, "judge", config.judge.program)
         return config, classes, judge
 
@@ -292,8 +305,22 @@ class AgentRegistry:
         missing = [t for t in spec.tools if t not in tools]
         if missing:
             raise AgentConfigError(str(self.config_path), f"tools {missing} are not available")
+        kwargs: dict[str, Any] = {}
+        if spec.routes:
+            # Each agent routed to is built as if asked directly: its own tools, demos and LM.
+            kwargs["delegates"] = {
+                kind: Delegate(
+                    target,
+                    self.create(target, tools),
+                    self.lm_for(target) if self.lm_factory is not None else None,
+                )
+                for kind, target in spec.routes.items()
+            }
         program: AgentProgram = cls(
-            tools={t: tools[t] for t in spec.tools}, max_iters=spec.max_iters, mode=spec.mode
+            tools={t: tools[t] for t in spec.tools},
+            max_iters=spec.max_iters,
+            mode=spec.mode,
+            **kwargs,
         )
         if self.demos is not None:
             self.demos.apply(agent_id, program)

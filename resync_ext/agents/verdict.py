@@ -20,6 +20,7 @@ from resync_ext.agents.evidence import (
     where,
 )
 from resync_ext.agents.investigate import Investigation, failed, ref
+from resync_ext.agents.times import Clock
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
 _WORDS = {
@@ -64,29 +65,25 @@ def status_words(j: dict[str, Any]) -> str:
     return f"is in status {internal or common or 'unknown'}"
 
 
-def when(stamp: Any) -> str:
-    """Render an ISO timestamp as ``22:01 UTC on 23 Nov`` (the grounding guard reads both)."""
-    try:
-        t = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return str(stamp)
-    zone = t.tzname() or "UTC"
-    return f"{t:%H:%M} {zone} on {t.day} {t:%b}"
+def when(stamp: Any, clock: Clock | None = None) -> str:
+    """Say an instant in the engine's zone and how long ago: ``23:01 CET on 23 Nov, 9 h ago``."""
+    return (clock or Clock()).at(stamp)
 
 
 def job_line(j: dict[str, Any]) -> str:
     """One sentence: the job, where it runs, what happened to it, with its return code and time."""
+    clock = Clock.of(j)
     place = where(j, "job stream")
     out = f"{j.get('name')}{f' ({place})' if place else ''} {status_words(j)}"
     if j.get("return_code") is not None and (failed(j) or j.get("internal_status") in HEALTHY):
         out += f" with return code {j['return_code']}"
     if j.get("end"):
-        out += f", at {when(j['end'])}"
+        out += f" at {when(j['end'], clock)}"
     elif j.get("start") and j.get("internal_status") == "EXEC":
-        out += f", since {when(j['start'])}"
+        out += f" since {when(j['start'], clock)}"
     if j.get("critical"):
         out += "; it is a critical job" + (
-            f" due by {when(j['deadline'])}" if j.get("deadline") else ""
+            f" due by {when(j['deadline'], clock)}" if j.get("deadline") else ""
         )
     return out + "."
 
@@ -164,8 +161,18 @@ def deadline_line(inv: Investigation, *, basis: bool = True) -> str | None:
     deadline = _stamp(subject["deadline"])
     if deadline is None:
         return None
-    due = f"its deadline at {when(subject['deadline'])}"
+    clock = Clock.of(subject)
+    due = f"its deadline ({clock.at(subject['deadline'])})"
     root = next((j for j in inv.chain if failed(j)), None)
+    if clock.now is not None and deadline <= clock.now:
+        # Past already (by the engine's clock): nothing to project, only what holds it.
+        missed = f"It has missed its deadline ({clock.at(subject['deadline'])})"
+        if root is not None or failed(subject):
+            return (
+                f"{missed}; nothing after a failed job can run until {ref(root or subject)} "
+                "is fixed and rerun."
+            )
+        return f"{missed}; it {status_words(subject)}."
     if root is not None or failed(subject):
         blocker = root or subject
         return (
@@ -252,9 +259,9 @@ def stream_line(s: dict[str, Any], jobs: list[dict[str, Any]]) -> str:
     text = f"Job stream {s.get('name')} {status_words(s)}"
     if jobs:
         text += f": {len(done)} of {len(jobs)} jobs completed successfully"
-        ends = sorted(str(j["end"]) for j in jobs if j.get("end"))
-        if ends and len(done) == len(jobs):
-            text += f", the last at {when(ends[-1])}"
+        last = Clock.of(*jobs).last(j.get("end") for j in jobs)
+        if last and len(done) == len(jobs):
+            text += f", the last at {last}"
     return text + "."
 
 

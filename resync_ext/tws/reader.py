@@ -9,6 +9,7 @@ bounded before it is held whole (job logs, ``log_reader.py``). Each request says
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import logging
 import ssl
@@ -26,7 +27,7 @@ from .errors import TWSAuthError, TWSBadRequest, TWSError, TWSNotFound, TWSUnava
 from .guard import API, ReadOnlyTransport
 from .lenient import Page, unread_paths
 from .log_reader import DEFAULT_MAX_LOG_BYTES, BoundedLog, LogCollector
-from .resilience import RETRYABLE_STATUS, CircuitBreaker, RetryPolicy, parse_retry_after
+from .resilience import RETRYABLE_STATUS, CircuitBreaker, RetryPolicy, http_date, parse_retry_after
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
@@ -158,6 +159,8 @@ class Reader:
         #: the most of a job log kept (head, error lines, tail), in bytes of text
         self.max_log_bytes = max_log_bytes
         self.counters = {"requests": 0, "retries": 0, "failures": 0}
+        #: The engine's clock at its last answer (``Date``), for "how long ago"; None before.
+        self.engine_time: datetime.datetime | None = None
         #: Called as ``observe(path, status_or_None, seconds)`` after every request (metrics).
         self.observe: Callable[[str, int | None, float], None] | None = None
 
@@ -251,6 +254,7 @@ class Reader:
                 ) as resp:
                     if resp.status_code < 400:
                         value = await read(resp)
+                        self.engine_time = http_date(resp.headers.get("Date")) or self.engine_time
                         self._observe(url, resp.status_code, started)
                         self.breaker.record_success()
                         return value

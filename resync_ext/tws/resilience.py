@@ -52,6 +52,15 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def http_date(value: str | None) -> datetime | None:
+    """Parse an HTTP date (``Date``: the server's clock) as an aware instant; None if absent/bad."""
+    try:
+        when = email.utils.parsedate_to_datetime(value or "")
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 class CircuitBreaker:
     """Fail fast while the engine keeps failing, and probe it again after a cool-down.
 

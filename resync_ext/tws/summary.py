@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from .briefs import bounded, drop_none, job_brief, job_notes, stream_brief, with_notes
+from .briefs import bounded, drop_none, iso, job_brief, job_notes, stream_brief, with_notes
 from .client import TWSClient
 from .errors import TWSError
 from .models import Workstation
@@ -66,7 +66,7 @@ async def plan_summary(client: TWSClient, plan_id: str | None = None) -> dict[st
     if not got:
         raise failures[0]
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"as_of": iso(client.engine_time)}  # the engine's clock at this read
     if plan_id:
         out["plan_id"] = plan_id
     if "counts" in got:

@@ -53,9 +53,9 @@ def cfg(tmp_path: Path) -> Path:
 
 def test_project_config_lists_agents(registry: AgentRegistry) -> None:
     agents = registry.list()
-    assert [a["id"] for a in agents] == ["tws-troubleshooter", "tws-analyzer"]
-    assert set(agents[0]) == {"id", "name", "description", "tools", "model"}
-    assert "get_job_log" in agents[0]["tools"] and agents[0]["model"] is None
+    assert [a["id"] for a in agents] == ["auto", "tws-troubleshooter", "tws-analyzer"]
+    assert set(agents[1]) == {"id", "name", "description", "tools", "model"}
+    assert "get_job_log" in agents[1]["tools"] and agents[1]["model"] is None
 
 
 def test_unknown_agent_is_404(registry: AgentRegistry) -> None:

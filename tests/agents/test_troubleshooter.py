@@ -52,7 +52,7 @@ async def test_failed_job_reads_log_and_known_issue(
     lines = result.answer.splitlines()
     assert lines[0] == (
         "PAYROLL_EXTRACT (job stream DAILY_PAY, workstation AGT_LNX01) abended with return "
-        "code 12, at 22:01 UTC on 23 Nov."
+        "code 12 at 23:01 CET on 23 Nov, 9 h ago."
     )
     assert 'The decisive log line: "ORA-01017: invalid username/password; logon denied"' in lines
     assert result.answer.count("ORA-01017") == 1
@@ -147,7 +147,7 @@ async def test_a_healthy_job_is_said_to_be_fine_without_the_model(
     result = await run_agent_streaming(agent, lm, question="Did SALES_REPORT run ok?")
     assert result.answer == (
         "SALES_REPORT (job stream MORNING, workstation AGT_LNX02) completed successfully with "
-        "return code 0, at 05:31 UTC on 24 Nov.\nNothing needs doing."
+        "return code 0 at 06:31 CET, 1 h 59 min ago.\nNothing needs doing."
     )
     assert lm.history == []
 

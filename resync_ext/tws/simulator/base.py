@@ -10,7 +10,7 @@ import json
 import random
 from typing import Any
 
-from tornado import web
+from tornado import httputil, web
 
 from resync_ext.tws.simulator.control import CallLog, Faults
 from resync_ext.tws.simulator.errors import (
@@ -75,6 +75,11 @@ class SimulatorState:
 
 class BaseHandler(web.RequestHandler):
     """Answer JSON, and errors as the product does: ``{"exceptionName", "messages"}``."""
+
+    def set_default_headers(self) -> None:
+        """Date the answer by the plan's clock, as an engine dates it by its own: a client
+        telling how long ago something happened must not use a clock the plan does not run on."""
+        self.set_header("Date", httputil.format_timestamp(self.sim.plan.now))
 
     @property
     def sim(self) -> SimulatorState:
