@@ -9,6 +9,8 @@ c.ServerApp.root_dir = os.path.dirname(os.path.abspath(__file__))
 c.ServerApp.jpserver_extensions = {"resync_ext": True}
 c.LabApp.default_url = "/lab/tree/notebooks/chat.ipynb"
 c.ResyncApp.agents_config = os.path.join(c.ServerApp.root_dir, "config", "runtime.json")
-# Offline by design: no announcement feed, no update check reaching out from the browser.
+# Offline by design: no announcement feed, no update check reaching out from the browser. The
+# announcements plugin itself (the "official Jupyter news?" toast) is disabled by
+# jupyter-config/labconfig/page_config.json, which scripts/run.sh puts on JUPYTER_CONFIG_PATH.
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.handlers.announcements.NeverCheckForUpdate"

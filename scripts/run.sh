@@ -6,6 +6,10 @@ VENV=${VENV:-.venv}
 RESYNC_PORT=${RESYNC_PORT:-8888}
 TWSIM_PORT=${TWSIM_PORT:-31116}
 export RESYNC_TWS_URL=${RESYNC_TWS_URL:-http://127.0.0.1:${TWSIM_PORT}}
+# Quiet and offline: jupyter-config/labconfig/page_config.json disables JupyterLab's announcements
+# plugin (the "official Jupyter news?" toast and its update check); jupyter_config.py drops the
+# news feed and the update check on the server side.
+export JUPYTER_CONFIG_PATH="$PWD/jupyter-config${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
