@@ -2,16 +2,25 @@
 
 The entries live in ``known_issues.yaml`` beside this module (rules R1-R28 of the reference
 notes, plus refinements of R1 for recognisable log signatures such as ORA-01017).
+
+The text is untrusted (a job log, whatever the model passes to the tool), so the rules'
+patterns are compiled with RE2 (linear time: ``unlink.*mailman`` took quadratic time with
+Python's ``re`` on a line repeating ``unlink``), each rule's patterns as one alternation run
+once over the text, and the text is bounded first: its last ``MAX_LINES`` non-blank lines,
+each cut at ``MAX_LINE_CHARS``. ~25 ms for 1 MB of text; callers run it off the event loop.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import re2
 import yaml
 
 from resync_ext.redact import mask_secrets
@@ -19,8 +28,11 @@ from resync_ext.redact import mask_secrets
 from .models import COMMON_STATUS, common_status
 
 DATA_FILE = Path(__file__).with_name("known_issues.yaml")
+# Python's re is linear here: a literal prefix then fixed-length classes, nothing to backtrack.
 AWS_CODE = re.compile(r"\bAWS[A-Z]{3}\d{3}[EIW]\b")
-_MAX_LINE = 200
+_MAX_LINE = 200  # evidence shown per matching line
+MAX_LINES = 2000
+MAX_LINE_CHARS = 500
 _COMMON = frozenset(COMMON_STATUS.values()) | {"SUCCESSFUL", "HELD"}
 
 
@@ -35,7 +47,8 @@ class KnownIssue:
     statuses: frozenset[str] = frozenset()
     substatuses: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
-    patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[str, ...] = ()
+    matcher: re2._Regexp | None = None  # the patterns as one case-insensitive RE2 alternation
     return_codes: frozenset[int] = frozenset()
     rc_nonzero: bool = False
 
@@ -84,12 +97,44 @@ def load_known_issues(path: Path = DATA_FILE) -> tuple[KnownIssue, ...]:
                 statuses=_upper(e.get("statuses")),
                 substatuses=_upper(e.get("substatuses")),
                 codes=_upper(e.get("codes")),
-                patterns=tuple(re.compile(p, re.IGNORECASE) for p in e.get("patterns") or []),
+                patterns=tuple(str(p) for p in e.get("patterns") or []),
+                matcher=_matcher(str(e["id"]), e.get("patterns") or []),
                 return_codes=frozenset(int(x) for x in e.get("return_codes") or []),
                 rc_nonzero=rc == "nonzero",
             )
         )
     return tuple(issues)
+
+
+def _matcher(rule: str, patterns: Iterable[str]) -> re2._Regexp | None:
+    alternatives = [f"(?:{p})" for p in patterns]
+    if not alternatives:
+        return None
+    opts = re2.Options()
+    opts.case_sensitive = False
+    try:
+        return re2.compile("|".join(alternatives), opts)
+    except re2.error as e:
+        raise ValueError(f"known issue {rule}: a pattern RE2 cannot run: {e}") from e
+
+
+def bounded_lines(text: str | None) -> list[str]:
+    """Return the last ``MAX_LINES`` non-blank lines of ``text``, each cut at ``MAX_LINE_CHARS``."""
+    if not text:
+        return []
+    # Only the end of a huge text can hold the lines kept: split no more than it needs.
+    text = text[-(MAX_LINES + 1) * (MAX_LINE_CHARS + 1) * 4 :]
+    lines = [ln[:MAX_LINE_CHARS] for ln in text.splitlines() if ln and not ln.isspace()]
+    return lines[-MAX_LINES:]
+
+
+def _first_hit(matcher: re2._Regexp, joined: str) -> str | None:
+    m = matcher.search(joined)
+    if m is None:
+        return None
+    start = joined.rfind("\n", 0, m.start()) + 1
+    end = joined.find("\n", m.start())
+    return joined[start : end if end >= 0 else len(joined)]
 
 
 def _clip(line: str) -> str:
@@ -106,7 +151,8 @@ def lookup_known_issue(
     limit: int = 3,
 ) -> list[dict[str, Any]]:
     """Return the best-matching known issues (rule id, cause, next steps, evidence)."""
-    lines = [ln for ln in (text or "").splitlines() if ln.strip()][-2000:]
+    lines = bounded_lines(text)
+    joined = "\n".join(lines)
     found_codes = {c for ln in lines for c in AWS_CODE.findall(ln)}
     statuses: set[str] = set()
     if status:
@@ -119,16 +165,14 @@ def lookup_known_issue(
         m = Match(issue)
         for code in sorted(found_codes & issue.codes):
             m.score += 10
-            m.evidence.extend(_clip(ln) for ln in lines if code in ln)
+            m.evidence.extend(_clip(ln) for ln in islice((ln for ln in lines if code in ln), 3))
         if sub and sub in issue.substatuses:
             m.score += 8
             m.evidence.append(f"substatus {sub}")
-        for pattern in issue.patterns:
-            hit = next((ln for ln in lines if pattern.search(ln)), None)
-            if hit is not None:
-                m.score += 6
-                m.evidence.append(_clip(hit))
-                break
+        hit = _first_hit(issue.matcher, joined) if issue.matcher and joined else None
+        if hit is not None:
+            m.score += 6
+            m.evidence.append(_clip(hit))
         if statuses & issue.statuses:
             m.score += 3
             m.evidence.append(f"status {status}")

@@ -33,10 +33,8 @@ from .briefs import (
 )
 from .client import TWSClient
 from .errors import TWSNotFound
-from .injection import report, scan_lines
-from .knowledge import aws_codes
 from .knowledge import lookup_known_issue as _lookup
-from .log_reader import ERROR_LINE as _ERROR_LINE
+from .log_facts import log_facts
 from .models import Job, JobIssue, JobStream, short_name
 from .resolve import like_pattern, oql_literal, resolve_job
 from .summary import plan_summary as _plan_summary
@@ -205,19 +203,11 @@ class TWSTools:
                 "error": {"kind": "not_found", "message": "the job has not run: no log yet"},
             }
         log = await self.client.read_job_log(run.id, plan_id=plan_id)
-        text = mask_secrets(log.text)
-        lines = text.splitlines()
-        # Lines addressed to the assistant are withheld: a marker takes their place and they
-        # are reported apart, labelled as data (see injection.py).
-        suspicious = scan_lines(lines)
-        for s in suspicious:
-            lines[s.line - 1] = s.marker()
-        errors = [s.marker() for s in suspicious] + [
-            ln.strip()[:240]
-            for ln in lines
-            if _ERROR_LINE.search(ln) and not ln.startswith(("=", "[SUSPICIOUS CONTENT", "[... "))
-        ]
-        tail = lines[-max(1, min(tail_lines, 100)) :]
+        # Masking, screening and the known-issue lookup are CPU work over up to
+        # tws_max_log_kb of untrusted text: a worker thread, so the event loop keeps serving.
+        facts = await asyncio.to_thread(
+            log_facts, log.text, tail_lines, full.internal_status, full.substatus, run.return_code
+        )
         out = drop_none(
             {
                 "job": full.name,
@@ -226,12 +216,7 @@ class TWSTools:
                 "status": full.status,
                 "return_code": run.return_code,
                 "lines": log.total_lines,
-                "error_lines": errors[:20],
-                "error_lines_left_out": max(0, len(errors) - 20),
-                "aws_codes": aws_codes(text),
-                "known_issues": hints(full.internal_status, full.substatus, run.return_code, text),
-                "tail": "\n".join(ln[:240] for ln in tail),
-                "suspicious_content": report(suspicious) if suspicious else None,
+                **facts,
                 "log_bytes": log.total_bytes if log.truncated else None,
                 "log_lines_left_out": log.omitted_lines or None,
             }
