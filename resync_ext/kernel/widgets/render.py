@@ -2,7 +2,12 @@
 
 Everything that came from a user, a model or TWS is escaped: Markdown is rendered with raw HTML
 turned off (a ``<script>`` in an answer or a job log shows as text) and markdown-it's link check
-(no ``javascript:`` links).
+(no ``javascript:`` links). An answer is written by a model that has read engine text, so it is
+also an exfiltration path: a Markdown image would be fetched by the browser from any URL (with
+whatever the answer put in its query string), and a link invites a click. So links are shown as
+text with their target visible, "label (https://target)", images as "[image: alt (url)]", never
+loaded; and the HTML is then passed through nh3 (Ammonia) with a short allowlist of formatting
+tags and no attributes at all, so that nothing a renderer change lets through survives.
 """
 
 from __future__ import annotations
@@ -22,16 +27,60 @@ STATE_COLOURS = {
 }
 
 
+#: The only tags an answer keeps (formatting); every attribute is dropped.
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td"}
+)
+
+
+def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    # An autolink's label is its target: shown once.
+    env.setdefault("resync_links", []).append(
+        None if token.markup == "autolink" else str(token.attrGet("href") or "")
+    )
+    return ""
+
+
+def _link_close(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+    stack = env.get("resync_links") or [None]
+    href = stack.pop()
+    return f" ({escape(href)})" if href else ""
+
+
+def _image(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    alt = "".join(child.content for child in token.children or [])
+    return f"[image: {escape(alt)} ({escape(str(token.attrGet('src') or ''))})]"
+
+
 @functools.cache
 def _markdown() -> Any:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+    md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    md.add_render_rule("image", _image)
+    return md
 
 
 def markdown_html(text: str) -> str:
-    """Render Markdown to safe HTML (raw HTML escaped)."""
-    return str(_markdown().render(text or ""))
+    """Render Markdown to safe HTML: formatting only, links and images as text, no attribute."""
+    import nh3
+
+    html = str(_markdown().render(text or "", {}))
+    return str(
+        nh3.clean(
+            html,
+            tags=set(ALLOWED_TAGS),
+            clean_content_tags={"script", "style"},
+            attributes={},
+            url_schemes=set(),
+            link_rel=None,
+        )
+    )
 
 
 def short(text: Any, limit: int = 160) -> str:
