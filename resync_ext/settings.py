@@ -159,6 +159,29 @@ class ResyncSettings(Configurable):
     def _default_lm_timeout(self) -> float:
         return float(_env("RESYNC_LM_TIMEOUT", "120"))
 
+    max_concurrent_turns = Integer(
+        config=True,
+        help="Most chat turns running at once on this server; the others wait in order and their "
+        "clients get 'queued' frames with their position. 0 picks 2 for lm_model='local' (one "
+        "model on a few cores) and 16 for a provider (env RESYNC_MAX_CONCURRENT_TURNS; default 0).",
+    )
+
+    @default("max_concurrent_turns")
+    def _default_max_concurrent_turns(self) -> int:
+        return int(_env("RESYNC_MAX_CONCURRENT_TURNS", "0") or 0)
+
+    lm_background_defer_s = Float(
+        config=True,
+        help="Seconds after a chat turn during which background LM work (the auditor's judge) "
+        "waits for the local model, so a follow-up question never waits behind it; background "
+        "work that waited 5 minutes runs anyway. Not used with a provider LM "
+        "(env RESYNC_LM_BACKGROUND_DEFER_S; default 10).",
+    )
+
+    @default("lm_background_defer_s")
+    def _default_lm_background_defer_s(self) -> float:
+        return float(_env("RESYNC_LM_BACKGROUND_DEFER_S", "10"))
+
     lm_temperature = Float(0.0, config=True, help="Sampling temperature of the LM (0 to 2).")
     lm_max_tokens = Integer(
         1024, config=True, help="Most tokens the LM may produce in one answer (16 to 32768)."

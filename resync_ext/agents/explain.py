@@ -21,13 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import dspy
 
 from resync_ext.agents.adapter import compact_adapter
+from resync_ext.agents.focus import focused_lines
+from resync_ext.agents.follow_up import conversation_subject
 from resync_ext.agents.grounding import (
     check,
     drop_unsupported,
@@ -35,6 +37,7 @@ from resync_ext.agents.grounding import (
     trim_incomplete,
     trim_repetition,
 )
+from resync_ext.agents.investigate import Investigation
 from resync_ext.agents.toolbox import OnTool, ToolFn, ToolRecorder, current_recorder
 from resync_ext.agents.tooling import learn_demos
 
@@ -81,6 +84,7 @@ async def grounded(
     facts: str,
     question: str,
     allowed: Sequence[str],
+    on_tool: OnTool | None = None,
 ) -> tuple[str, Grounding]:
     """Ask ``predict`` to explain ``facts``; return its text checked against ``allowed``."""
     with dspy.context(adapter=compact_adapter()):
@@ -91,6 +95,7 @@ async def grounded(
     if report.ok:
         return text, stats
     stats.regenerated = True
+    await stage(on_tool, "checking")
     avoid = ", ".join(dict.fromkeys(c.text for c in report.unsupported))
     _log.info("Resync grounding: asking again without %s", avoid)
     with dspy.context(adapter=compact_adapter()):
@@ -103,6 +108,14 @@ async def grounded(
     kept, dropped = drop_unsupported(text, allowed, question)
     stats.dropped = len(dropped)
     return (kept + "\n" + REMOVED_NOTE).strip(), stats
+
+
+async def stage(on_tool: OnTool | None, name: str) -> None:
+    """Tell the runner the turn reached a stage (the panel shows it while the operator waits):
+    ``found`` the facts are written, ``writing`` the model explains them, ``checking`` asked
+    again after the grounding guard refused a claim."""
+    if on_tool is not None:
+        await on_tool({"phase": "stage", "stage": name})
 
 
 async def _emit(on_tool: OnTool | None, text: str) -> None:
@@ -131,6 +144,8 @@ class EvidenceAgent(dspy.Module):
 
     signature: type[dspy.Signature]
     max_tokens = 300
+    #: Picks this turn's demos by similarity to the question (set by agents/demos.py's store).
+    demo_chooser: Callable[[str], Awaitable[list[dict[str, Any]] | None]] | None = None
 
     def __init__(
         self, tools: Mapping[str, ToolFn], max_iters: int = 8, mode: str = "evidence"
@@ -176,10 +191,21 @@ class EvidenceAgent(dspy.Module):
         return None
 
     async def aforward(
-        self, question: str, context: Sequence[str] = (), on_tool: OnTool | None = None
+        self,
+        question: str,
+        context: Sequence[str] = (),
+        on_tool: OnTool | None = None,
+        subject: str = "",
+        earlier: Sequence[str] = (),
     ) -> dspy.Prediction:
+        """Answer ``question``. ``subject`` is the conversation's (a question that names no
+        object is about it); ``earlier`` is the evidence of the conversation's previous turns,
+        which an answer may also draw on."""
+        if self.demo_chooser is not None and (chosen := await self.demo_chooser(question)):
+            self.learn(chosen)
         rec = ToolRecorder(self.tools, on_tool)
         token = current_recorder.set(rec)
+        hint = conversation_subject.set(subject or None)
         try:
             if self.mode == "react":
                 drafted = await self.answer_with_tools(rec, question)
@@ -195,8 +221,12 @@ class EvidenceAgent(dspy.Module):
                     )
             found = await self.gather(rec, question)
         finally:
+            conversation_subject.reset(hint)
             current_recorder.reset(token)
-        head = self.head(found)
+        # A focused follow-up ("what does it block?") is answered by its facts alone.
+        focused = focused_lines(found) if isinstance(found, Investigation) else None
+        head = self.head(found) if focused is None else focused
+        await stage(on_tool, "found")
         shown = "\n".join(head)
         # The facts are known now: the operator reads them while the model writes.
         for i, line in enumerate(head):
@@ -204,10 +234,11 @@ class EvidenceAgent(dspy.Module):
         facts = self.prompt_facts(found, head) or "No matching job, stream or workstation found."
         stats = Grounding()
         body = ""
-        if self.wants_model(found):
-            allowed = [*evidence_texts(rec.evidence), *head]
+        if focused is None and self.wants_model(found):
+            await stage(on_tool, "writing")
+            allowed = [*evidence_texts(rec.evidence), *head, *earlier]
             body, stats = await grounded(
-                self.explain, facts=facts, question=question, allowed=allowed
+                self.explain, facts=facts, question=question, allowed=allowed, on_tool=on_tool
             )
         answer = "\n".join(x for x in [*head, without(body, head)] if x).strip() or facts
         rest = answer[len(shown) :] if shown and answer.startswith(shown) else answer

@@ -26,6 +26,7 @@ from resync_ext.agents.evidence import (
     job_sentence,
     log_sentence,
 )
+from resync_ext.agents.follow_up import Focus, asked_names, conversation_subject, focus_of
 from resync_ext.agents.plan_text import (
     deps_text,
     ref,
@@ -102,12 +103,18 @@ class Investigation:
         self.unreadable: list[tuple[str, str]] = []  # (name asked, why the engine did not answer)
         self.overview_used = False
         self.resources: str | None = None
+        self.follow_up = False  # the question named nothing: the conversation's subject was used
+        self.focus: Focus | None = None  # the one thing the question asks (see focus_of)
         self._stations: list[dict[str, Any]] | None = None
         self._done: set[str] = set()
 
     async def run(self, question: str, names: list[str] | None = None) -> list[str]:
         """Investigate ``question``; return the evidence sentences in reading order."""
-        asked = candidate_names(question) if names is None else names
+        hint = conversation_subject.get() if names is None else None
+        asked = asked_names(question, hint) if names is None else names
+        # A follow-up: the conversation's subject stands in for a name the question left out.
+        self.follow_up = bool(hint) and asked == [hint] and hint not in candidate_names(question)
+        self.focus = focus_of(question, follow_up=self.follow_up)
         targets = await self._resolve(asked, stream_asked="stream" in question.lower())
         if not targets and not asked:
             await self.overview()
@@ -119,8 +126,23 @@ class Investigation:
             else:
                 await self.job(data)
         return self.facts
+        await self._focused(self.focus)
 
     async def _workstations(self) -> list[dict[str, Any]]:
+    async def _focused(self, focus: Focus | None) -> None:
+        """Read what a focused question needs that the usual rules skipped for its job: the
+        successors of a job that did not fail, the log of one that did not fail."""
+        if not self.jobs or focus is None:
+            return
+        key = ref(self.jobs[0])
+        if focus == "blocks" and key not in self.deps:
+            await self._dependencies(key, walk=False)
+        elif focus == "log" and key not in self.logs:
+            log = await self.rec.call("get_job_log", job=key, summary=log_sentence)
+            if not is_error(log):
+                self.logs[key] = log
+                self.facts.append(log_sentence(log))
+
         if self._stations is None:
             res = await self.rec.call(
                 "list_workstations",

@@ -10,6 +10,7 @@ How the chat turn calls an agent::
     #   {"type": "tool_call", "call_id", "tool", "args"}
     #   {"type": "tool_result", "call_id", "tool", "ok", "summary"}
     #   {"type": "token", "content"}
+    #   {"type": "stage", "stage"}   found | writing | checking (evidence-mode programs)
     # result.answer == "".join(every token's content); result.evidence = [{"tool","args","summary"}]
 
 Cancelling the task that awaits this stops the LM at its next token (the local engine checks).
@@ -17,6 +18,7 @@ Cancelling the task that awaits this stops the LM at its next token (the local e
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +54,14 @@ class TokenEvent(TypedDict):
     content: str
 
 
-AgentEvent = ToolCallEvent | ToolResultEvent | TokenEvent
+class StageEvent(TypedDict):
+    """The program reached a stage of its turn (``found``, ``writing``, ``checking``)."""
+
+    type: Literal["stage"]
+    stage: str
+
+
+AgentEvent = ToolCallEvent | ToolResultEvent | TokenEvent | StageEvent
 OnEvent = Callable[[AgentEvent], Awaitable[None]]
 
 
@@ -120,8 +129,14 @@ async def run_agent_streaming(
     context: Sequence[str] = (),
     on_event: OnEvent | None = None,
     history: bool = True,
+    subject: str | None = None,
+    earlier: Sequence[str] = (),
 ) -> AgentResult:
     """Ask ``agent`` on ``lm``; stream tool events and answer tokens to ``on_event``.
+
+    ``subject`` and ``earlier`` (the conversation's subject and its earlier evidence) go to a
+    program whose ``aforward`` takes them (resync_ext.agents.explain.EvidenceAgent); others
+    answer the question alone.
 
     ``history=False`` keeps the call out of DSPy's LM histories (up to 10 000 prompts each, kept
     in memory): a long-running server has no reader for them.
@@ -138,6 +153,10 @@ async def run_agent_streaming(
         if event["phase"] == "text":
             # Answer text a program writes itself (facts by code, a checked explanation).
             await sink.push(str(event["text"]))
+            return
+        if event["phase"] == "stage":
+            if on_event is not None:
+                await on_event(StageEvent(type="stage", stage=str(event["stage"])))
             return
         if event["phase"] == "call":
             calls.append(event["tool"])
@@ -159,11 +178,18 @@ async def run_agent_streaming(
     raw_ids = set() if listeners else {id(p) for p in agent.answer_predictors()}
     streaming = dspy.streamify(agent, stream_listeners=listeners or None, is_async_program=True)
     prediction: Any = None
+    extra: dict[str, Any] = {}
+    accepts = inspect.signature(agent.aforward).parameters if hasattr(agent, "aforward") else {}
+    if subject and "subject" in accepts:
+        extra["subject"] = subject
+    if earlier and "earlier" in accepts:
+        extra["earlier"] = [mask_secrets(e) for e in earlier]
     with dspy.context(lm=lm, disable_history=not history):
         async for item in streaming(
             question=mask_secrets(question),
             context=[mask_secrets(c) for c in context],
             on_tool=on_tool,
+            **extra,
         ):
             if isinstance(item, dspy.Prediction):
                 prediction = item

@@ -1,8 +1,8 @@
 """Chat WebSocket frames (SPEC.md section 4), both ways.
 
 Client frames (``chat``, ``stop``) are parsed at the door into a discriminated union. Server
-frames (``ready``, ``token``, ``tool_call``, ``tool_result``, ``final``, ``error``,
-``config_update``) are models too, built only here and written by :func:`to_wire`.
+frames (``ready``, ``queued``, ``stage``, ``token``, ``tool_call``, ``tool_result``, ``final``,
+``error``, ``config_update``) are models too, built only here and written by :func:`to_wire`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class ChatFrame(BaseModel):
     type: Literal["chat"]
     id: str = Field(min_length=1, max_length=128)
     content: str = Field(min_length=1)
+    #: Resume this conversation (the id a ``ready`` or ``final`` frame gave, before a reconnect).
+    conversation: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class StopFrame(BaseModel):
@@ -106,10 +108,41 @@ class ServerFrame(BaseModel):
 
 
 class ReadyFrame(ServerFrame):
-    """The socket is open: the agent it talks to."""
+    """The socket is open: the agent it talks to and the socket's new conversation."""
+
+    _omit_none = frozenset({"conversation"})
 
     type: Literal["ready"] = "ready"
     agent: AgentInfo
+    conversation: str | None = None
+
+
+class QueuedFrame(ServerFrame):
+    """The turn waits for a free place, at ``position`` in the queue (1: next to start); sent
+    again each time it moves up, then the ``stage`` frame ``reading`` says it started."""
+
+    type: Literal["queued"] = "queued"
+    id: str
+    position: int
+
+
+#: What each stage of a turn is called on the panel, in the order they come.
+STAGES = {
+    "reading": "reading the plan",
+    "found": "found the facts",
+    "writing": "writing",
+    "checking": "checking the answer",
+    "saving": "remembering",
+}
+
+
+class StageFrame(ServerFrame):
+    """The turn reached a stage (``STAGES``); ``label`` is how the panel words it."""
+
+    type: Literal["stage"] = "stage"
+    id: str
+    stage: str
+    label: str
 
 
 class ConfigUpdateFrame(ServerFrame):
@@ -207,14 +240,21 @@ class FinalFrame(ServerFrame):
     grounding: dict[str, int] | None = None
 
 
-TurnFrame = TokenFrame | ToolCallFrame | ToolResultFrame
-OutboundFrame = ReadyFrame | ConfigUpdateFrame | TurnFrame | ErrorFrame | FinalFrame
+TurnFrame = TokenFrame | ToolCallFrame | ToolResultFrame | StageFrame
+OutboundFrame = ReadyFrame | ConfigUpdateFrame | TurnFrame | QueuedFrame | ErrorFrame | FinalFrame
+
+
+def stage_frame(turn_id: str, stage: str) -> StageFrame:
+    """The frame saying turn ``turn_id`` reached ``stage``."""
+    return StageFrame(id=turn_id, stage=stage, label=STAGES.get(stage, stage))
 
 
 def turn_frame(event: AgentEvent, turn_id: str) -> TurnFrame:
     """The frame of one agent event (tool call, tool result, token) of turn ``turn_id``."""
     if event["type"] == "token":
         return TokenFrame(id=turn_id, content=event["content"])
+    if event["type"] == "stage":
+        return stage_frame(turn_id, event["stage"])
     if event["type"] == "tool_call":
         return ToolCallFrame(
             id=turn_id, call_id=event["call_id"], tool=event["tool"], args=event["args"]

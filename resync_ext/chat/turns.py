@@ -1,14 +1,17 @@
 """One chat turn, end to end (ARCHITECTURE.md "The chat turn").
 
-mask secrets → retrieve similar memories (not rejected; approved first) → run the agent, streaming
-tool and token events → ``final`` → store the memory → audit it in the background. A turn that
-fails (LM error or timeout, TWS unavailable, stopped) ends with an ``error`` frame and stores
-nothing: an answer given without live evidence is not worth remembering.
+wait for a place (the server-wide cap, ``queued`` frames) → mask secrets → retrieve similar
+memories (not rejected; approved first) → run the agent with the conversation's subject, streaming
+``stage``, tool and token events → ``final`` → store the memory, linked to the conversation's
+previous turn → audit it in the background. A turn that fails (LM error or timeout, TWS
+unavailable, stopped) ends with an ``error`` frame and stores nothing: an answer given without
+live evidence is not worth remembering.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -21,18 +24,23 @@ from resync_ext import metrics
 from resync_ext.agents.protocols import ToolFn
 from resync_ext.agents.registry import AgentRegistry
 from resync_ext.agents.runner import AgentEvent, AgentResult
+from resync_ext.chat.conversation import Conversation, Conversations
 from resync_ext.chat.errors import TurnFailed
 from resync_ext.chat.frames import (
     ErrorFrame,
     FinalFrame,
     JsonObject,
     OutboundFrame,
+    QueuedFrame,
     TokenFrame,
     ToolTiming,
     TurnTiming,
+    stage_frame,
     turn_frame,
 )
 from resync_ext.chat.history import seen_before
+from resync_ext.chat.slots import TurnSlots
+from resync_ext.llm.priority import CHAT_ACTIVITY
 from resync_ext.redact import mask_obj, mask_secrets
 from resync_ext.tws.injection import classify
 
@@ -83,10 +91,12 @@ class _Answer:
 
 @dataclass
 class _Checked:
-    """What the agent reported beside its answer: the grounding counts and the subjects."""
+    """What the agent reported beside its answer: the grounding counts, the subjects and, for a
+    routing agent ("auto"), the agent that answered."""
 
     grounding: dict[str, int] | None
     subjects: list[str]
+    agent: str | None = None
 
 
 def _checked(result: AgentResult) -> _Checked:
@@ -98,7 +108,8 @@ def _checked(result: AgentResult) -> _Checked:
         metrics.GROUNDING_CLAIMS.labels("checked").inc(grounding.get("checked", 0))
         metrics.GROUNDING_CLAIMS.labels("dropped").inc(grounding.get("dropped", 0))
     subjects = [str(s) for s in getattr(prediction, "subjects", None) or [] if s]
-    return _Checked(grounding, subjects)
+    answered_by = getattr(prediction, "agent", None)
+    return _Checked(grounding, subjects, str(answered_by) if answered_by else None)
 
 
 class TurnService:
@@ -113,6 +124,8 @@ class TurnService:
         memory: MemoryStore | None = None,
         schedule_audit: Callable[[str], None] | None = None,
         timeout_s: float = 120.0,
+        conversations: Conversations | None = None,
+        slots: TurnSlots | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.registry = registry
@@ -123,13 +136,34 @@ class TurnService:
         self.memory = memory
         self.schedule_audit = schedule_audit
         self.timeout_s = timeout_s
+        self.conversations = conversations or Conversations()
+        #: The server-wide cap on turns at once (None: no cap, as in ``resync-eval``).
+        self.slots = slots
         self.log = log or logging.getLogger(__name__)
         self.timings: deque[dict[str, object]] = deque(maxlen=TIMINGS_KEPT)
 
-    async def run(self, agent_id: str, turn_id: str, question: str, send: Send) -> FinalFrame:
-        """Run one turn, sending its frames through ``send``; return the final frame."""
+    async def run(
+        self,
+        agent_id: str,
+        turn_id: str,
+        question: str,
+        send: Send,
+        conversation: str | None = None,
+    ) -> FinalFrame:
+        """Run one turn, sending its frames through ``send``; return the final frame.
+
+        ``conversation`` names the conversation the turn belongs to (opened under that id when
+        it is not kept; the chat handler resolves a client's id first).
+        """
+        conv = self.conversations.open(conversation, agent_id) if conversation else None
         try:
-            final = await self._run(agent_id, turn_id, question, send)
+            async with contextlib.AsyncExitStack() as stack:
+                if self.slots is not None:
+                    await stack.enter_async_context(self.slots.slot(_queued(turn_id, send)))
+                # Background LM work (the auditor) yields the model while a turn runs.
+                stack.enter_context(CHAT_ACTIVITY.turn())
+                await send(stage_frame(turn_id, "reading"))
+                final = await self._run(agent_id, turn_id, question, send, conv)
         except TurnFailed as e:
             metrics.observe_turn(agent_id, e.code)
             self.log.info("chat turn %s agent=%s failed: %s", turn_id, agent_id, e.code)
@@ -142,7 +176,9 @@ class TurnService:
         metrics.observe_turn(agent_id, outcome, final.timing.as_dict())
         return final
 
-    async def _run(self, agent_id: str, turn_id: str, question: str, send: Send) -> FinalFrame:
+    async def _run(
+        self, agent_id: str, turn_id: str, question: str, send: Send, conv: Conversation | None
+    ) -> FinalFrame:
         """retrieve → ask → remember → finish."""
         t0 = time.perf_counter()
         timing = TurnTiming(agent_id=agent_id)
@@ -153,7 +189,7 @@ class TurnService:
         timing.retrieval_ms = _ms(t0)
         if breaker_open:
             await send(ErrorFrame(id=turn_id, code="tws_unavailable", message=BREAKER_OPEN))
-        answer = await self._ask(agent_id, turn_id, masked, context, send, timing)
+        answer = await self._ask(agent_id, turn_id, masked, context, send, timing, conv)
         checked = _checked(answer.result)
         content = answer.result.answer
         # Past turns are history, never facts: one dated line, written here, only when a past
@@ -166,8 +202,13 @@ class TurnService:
             )
         evidence = mask_obj(answer.result.evidence)
         memory_id = None
+        # Remembered under the agent that answered (auto hands questions on, agents/auto.py).
+        answered_by = checked.agent or agent_id
         if store is not None and not (breaker_open or answer.unavailable):
-            memory_id = await self._remember(store, agent_id, masked, answer, evidence, timing)
+            await send(stage_frame(turn_id, "saving"))
+            memory_id = await self._remember(
+                store, answered_by, masked, answer, evidence, timing, conv
+            )
         timing.total_ms = _ms(t0)
         final = FinalFrame(
             id=turn_id,
@@ -176,10 +217,14 @@ class TurnService:
             evidence=evidence,
             context=[m.id for m in context],
             timing=timing,
-            agent=agent_id,
+            agent=answered_by,
             subject=checked.subjects[0] if checked.subjects else None,
             grounding=checked.grounding,
+            conversation=conv.id if conv is not None else None,
         )
+        if conv is not None:
+            conv.add(masked, final.subject, evidence, memory_id)
+            self.conversations.touch(conv)
         await self._finish(final, answer.unavailable if not breaker_open else [], send)
         return final
 
@@ -190,7 +235,11 @@ class TurnService:
         if store is None:
             return []
         try:
-            found = await store.search(question, agent_id=agent_id, limit=CONTEXT_MEMORIES)
+            # A routing agent's turns are remembered under the agents it routes to: search all.
+            routes = self.registry.get(agent_id).routes
+            found = await store.search(
+                question, agent_id=None if routes else agent_id, limit=CONTEXT_MEMORIES
+            )
         except Exception as e:
             self.log.warning("chat: no past turns for context (%s: %s)", type(e).__name__, e)
             return []
@@ -208,6 +257,7 @@ class TurnService:
         context: Sequence[Memory],
         send: Send,
         timing: TurnTiming,
+        conv: Conversation | None = None,
     ) -> _Answer:
         """Run the agent, streaming its tool events and tokens; fail on silence or an LM error."""
         from resync_ext.agents.runner import run_agent_streaming
@@ -237,6 +287,9 @@ class TurnService:
                 context=[m.text for m in context],
                 on_event=forward,
                 history=False,
+                # A follow-up that names no object is about what the conversation was about.
+                subject=conv.subject if conv is not None else None,
+                earlier=conv.earlier_evidence() if conv is not None else (),
             )
         )
         try:
@@ -265,11 +318,18 @@ class TurnService:
         answer: _Answer,
         evidence: list[JsonObject],
         timing: TurnTiming,
+        conv: Conversation | None = None,
     ) -> str:
-        """Store the turn as a memory (state ``new``); return its id."""
+        """Store the turn as a memory (state ``new``), linked to the conversation's previous
+        turn; return its id."""
         t_store = time.perf_counter()
         memory = await store.add_turn(
-            agent_id=agent_id, question=question, answer=answer.result.answer, evidence=evidence
+            agent_id=agent_id,
+            question=question,
+            answer=answer.result.answer,
+            evidence=evidence,
+            conversation=conv.id if conv is not None else None,
+            previous=conv.last_memory_id if conv is not None else None,
         )
         timing.store_ms = _ms(t_store)
         return memory.id
@@ -319,6 +379,15 @@ class _Activity:
                 return False
             await asyncio.wait({task}, timeout=remaining)
         return True
+
+
+def _queued(turn_id: str, send: Send) -> Callable[[int], Awaitable[None]]:
+    """Tell the client where its turn waits in the queue."""
+
+    async def tell(position: int) -> None:
+        await send(QueuedFrame(id=turn_id, position=position))
+
+    return tell
 
 
 def _lm_failure(e: Exception) -> TurnFailed:

@@ -1,7 +1,9 @@
 """WS /resync/api/chat/{agent_id}: the analyst's chat, one task per turn (SPEC.md section 4).
 
 The socket loop only parses frames and starts or cancels turn tasks; it never waits on a turn.
-Every problem is an ``error`` frame and the socket stays open for the next turn. Limits:
+Every problem is an ``error`` frame and the socket stays open for the next turn. Each socket opens
+a conversation (its id in ``ready``); a ``chat`` frame naming another, live one with the same
+agent resumes it (after a reconnect), and the socket goes on in it. Limits:
 a frame over 64 KiB is refused with ``too_large`` (tornado itself closes the socket only past
 ``MAX_WIRE_BYTES``); at most ``MAX_TURNS_PER_SOCKET`` turns run at once on one socket.
 """
@@ -29,6 +31,7 @@ from resync_ext.chat.frames import (
 )
 from resync_ext.errors import Unavailable
 from resync_ext.handlers.base import ServiceHandler
+from resync_ext.handlers.permissions import READ
 
 MAX_TURNS_PER_SOCKET = 4
 MAX_WIRE_BYTES = 1 << 20
@@ -36,6 +39,9 @@ MAX_WIRE_BYTES = 1 << 20
 
 class ChatHandler(WebSocketMixin, WebSocketHandler, ServiceHandler):
     """One analyst's chat socket with one agent."""
+
+    #: Authorised in ServiceHandler.prepare, before the upgrade (403, no socket, when refused).
+    permissions = {"get": READ}
 
     def set_default_headers(self) -> None:
         """No HTML security headers on a WebSocket upgrade (as Jupyter's kernel socket)."""
@@ -76,7 +82,8 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, ServiceHandler):
         # each burst after the first waited for the client's delayed ACK, ~40 ms on Linux.
         self.set_nodelay(True)
         self.hub.join(self)
-        self.send(ReadyFrame(agent=self.agent.info()))
+        self.conversation = self.turns_service.conversations.new(self.agent_id)
+        self.send(ReadyFrame(agent=self.agent.info(), conversation=self.conversation.id))
 
     def send(self, frame: OutboundFrame) -> None:
         """Write a frame; a socket closed meanwhile is not an error."""
@@ -121,9 +128,28 @@ class ChatHandler(WebSocketMixin, WebSocketHandler, ServiceHandler):
     def _forget(self, turn_id: str, _task: asyncio.Task[None]) -> None:
         self.tasks.pop(turn_id, None)
 
+    def _resume(self, frame: ChatFrame) -> None:
+        """Continue the conversation the frame names; an unknown one is a warning (the turn
+        runs in the socket's own conversation, whose id its ``final`` carries)."""
+        if frame.conversation is None or frame.conversation == self.conversation.id:
+            return
+        try:
+            self.conversation = self.turns_service.conversations.resume(
+                frame.conversation, self.agent_id
+            )
+        except TurnFailed as e:
+            self.send(_error(e.code, e.message, frame.id))
+
     async def _turn(self, frame: ChatFrame) -> None:
         try:
-            await self.turns_service.run(self.agent_id, frame.id, frame.content, self.asend)
+            self._resume(frame)
+            await self.turns_service.run(
+                self.agent_id,
+                frame.id,
+                frame.content,
+                self.asend,
+                conversation=self.conversation.id,
+            )
         except asyncio.CancelledError:
             self.send(_error("stopped", "the turn was stopped", frame.id))
         except TurnFailed as e:

@@ -1,7 +1,12 @@
 """One chat WebSocket with an agent (SPEC.md section 4), on the kernel's asyncio loop.
 
-A turn ends with its ``final`` frame, or with an ``error`` frame other than ``tws_unavailable``
-(that one warns that the answer that follows is incomplete, then ``final`` still comes).
+A turn ends with its ``final`` frame, or with an ``error`` frame other than the warnings
+``tws_unavailable`` (the answer that follows is incomplete) and ``unknown_conversation`` (the
+conversation to resume expired: the turn starts a new one); after those ``final`` still comes.
+
+The connection follows its conversation: the ``ready`` frame's id, or the one it was asked to
+resume, then whatever id each ``final`` frame carries; every ``chat`` frame names it, so a new
+socket opened with ``conversation=`` continues where the last one stopped.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from resync_ext.kernel.errors import ApiError, ResyncClientError, ServerUnreachable
 
 #: Error codes after which the turn still ends with ``final``.
-WARNING_CODES = frozenset({"tws_unavailable"})
+WARNING_CODES = frozenset({"tws_unavailable", "unknown_conversation"})
 
 
 def ends_turn(frame: dict[str, Any]) -> bool:
@@ -34,12 +39,16 @@ class ChatConnection:
         headers: dict[str, str],
         verify: bool | str = True,
         connect_timeout: float = 30.0,
+        conversation: str | None = None,
     ) -> None:
         self.url = url
+        #: The conversation the next turn belongs to (None until the socket greets).
+        self.conversation = conversation
         self.headers = headers
         self.verify = verify
         self.connect_timeout = connect_timeout
         self.agent: dict[str, Any] | None = None
+        self._fresh: str | None = None  # the conversation this socket opened
         self._ws: Any = None
 
     async def connect(self) -> ChatConnection:
@@ -66,6 +75,8 @@ class ChatConnection:
             self.close()
             raise ResyncClientError(f"the chat socket did not greet with 'ready': {hello!r}")
         self.agent = hello.get("agent")
+        self._fresh = hello.get("conversation")
+        self.conversation = self.conversation or self._fresh
         return self
 
     async def __aenter__(self) -> ChatConnection:
@@ -92,7 +103,10 @@ class ChatConnection:
 
     async def ask(self, turn_id: str, text: str) -> None:
         """Start a turn; its frames carry ``turn_id``."""
-        await self.send({"type": "chat", "id": turn_id, "content": text})
+        frame = {"type": "chat", "id": turn_id, "content": text}
+        if self.conversation:
+            frame["conversation"] = self.conversation
+        await self.send(frame)
 
     async def stop(self, turn_id: str) -> None:
         """Cancel a running turn (it ends with an error frame, code ``stopped``)."""
@@ -107,6 +121,10 @@ class ChatConnection:
         if raw is None:
             return None
         frame: dict[str, Any] = json.loads(raw)
+        if frame.get("type") == "final" and frame.get("conversation"):
+            self.conversation = str(frame["conversation"])
+        elif frame.get("type") == "error" and frame.get("code") == "unknown_conversation":
+            self.conversation = self._fresh
         return frame
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:

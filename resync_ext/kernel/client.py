@@ -214,14 +214,17 @@ class ResyncClient:
         return dict(self.request("GET", f"memories/{quote(memory_id, safe='')}"))
 
     # -- chat -----------------------------------------------------------------------------------
-    def chat(self, agent_id: str) -> ChatConnection:
-        """A chat socket with ``agent_id``; use ``async with`` (or ``await conn.connect()``)."""
+    def chat(self, agent_id: str, conversation: str | None = None) -> ChatConnection:
+        """A chat socket with ``agent_id``; use ``async with`` (or ``await conn.connect()``).
+
+        ``conversation``: continue that conversation (an id from an earlier socket's frames)."""
         ws_url = "ws" + self.url[4:] if self.url.startswith("http") else self.url
         return ChatConnection(
             f"{ws_url}{API}/chat/{quote(agent_id, safe='')}",
             headers=self.headers,
             verify=self.verify,
         )
+            conversation=conversation,
 
 
 def _api_error(resp: httpx.Response) -> ApiError:

@@ -69,9 +69,13 @@ def build_lm(
     data_dir: Path,
     cache: bool = True,
     n_ctx: int = 4096,
+    background_defer_s: float | None = None,
     log: logging.Logger | None = None,
 ) -> Any:
-    """Return a ``dspy.LM`` for ``model``; the local model is loaded on first use, not here."""
+    """Return a ``dspy.LM`` for ``model``; the local model is loaded on first use, not here.
+
+    ``background_defer_s``: how long after a chat turn the local model keeps background calls
+    waiting (resync_ext.llm.priority; default there)."""
     log = log or _log
     model = (model or LOCAL).strip()
     if not 0.0 <= temperature <= 2.0:
@@ -84,6 +88,7 @@ def build_lm(
     if model == LOCAL or model.startswith(LOCAL + "/"):
         from resync_ext.llm import weights
         from resync_ext.llm.local_engine import AsyncLocalEngine, LocalEngine
+        from resync_ext.llm.priority import DEFER_S, PriorityGate
 
         name = model.partition("/")[2] or (
             Path(local_model_path).stem if local_model_path else weights.DEFAULT_MODEL_NAME
@@ -92,7 +97,8 @@ def build_lm(
         def path() -> Path:
             return weights.resolve_model_path(local_model_path, Path(data_dir), log)
 
-        engine = LocalEngine(path, n_ctx=n_ctx, log=log)
+        gate = PriorityGate(defer_s=DEFER_S if background_defer_s is None else background_defer_s)
+        engine = LocalEngine(path, n_ctx=n_ctx, gate=gate, log=log)
         return dspy.LM(
             f"local/{name}",
             engine=engine,

@@ -2,10 +2,13 @@
 
 ``dspy.LM("local/<name>", engine=LocalEngine(...), async_engine=AsyncLocalEngine(...))`` hands
 this engine canonical ``dspy.lm15.Request`` objects and expects ``Response`` objects or stream
-events back. The model is not thread-safe, so one lock serialises every call; the async engine
-runs generation in a worker thread and hands small deltas (one per token) to the event loop, so
-DSPy's stream listeners see the answer grow. A JSON schema in ``response_format`` becomes a
-llama.cpp grammar, so structured outputs (the judge's verdict) always parse. llama.cpp keeps the
+events back. The model is not thread-safe: a priority gate (resync_ext.llm.priority) lets one call
+at a time use it, chat calls before background (audit) ones, and a lock guards loading and
+closing. The async engine runs generation on the LM's own worker threads (:data:`LM_EXECUTOR`,
+not the loop's default pool, which other endpoints need while calls wait for the model) and hands
+small deltas (one per token) to the event loop, so DSPy's stream listeners see the answer grow.
+A JSON schema in ``response_format`` becomes a llama.cpp grammar, so structured outputs (the
+judge's verdict) always parse. llama.cpp keeps the
 evaluated prompt in its KV cache and a RAM cache keeps a few more states, so the fixed instruction
 part of each program is read once, not on every call.
 """
@@ -18,16 +21,25 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from resync_ext.llm.errors import LocalModelUnavailable
+from resync_ext.llm.priority import Priority, PriorityGate, lm_priority
 
 _log = logging.getLogger(__name__)
 RAM_CACHE_BYTES = 512 * 1024 * 1024
 
 
 REPEAT_PENALTY = 1.1
+#: The threads LM calls run (and wait for the model) on. A call waiting for the gate holds one, so
+#: there are enough for the server's cap on turns plus the auditor's calls.
+LM_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resync-lm")
+
+
+class _Preempted(Exception):
+    """A background generation stopped because a chat call wants the model."""
 
 
 def llama_cpp_installed() -> bool:
@@ -76,6 +88,7 @@ class LocalEngine:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         reuse_prefix: bool = True,
+        gate: PriorityGate | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self._model_path = model_path
@@ -85,6 +98,7 @@ class LocalEngine:
         # Off only to measure what prefix reuse saves (benchmarks): every call re-reads it all.
         self.reuse_prefix = reuse_prefix
         self.lock = threading.Lock()
+        self.gate = gate or PriorityGate()
         self._llama: Any = None
         self.load_seconds: float | None = None
 
@@ -145,12 +159,51 @@ class LocalEngine:
         return kwargs
 
     def iter_text(
-        self, request: Any, cancelled: threading.Event | None = None
+        self,
+        request: Any,
+        cancelled: threading.Event | None = None,
+        priority: Priority | None = None,
     ) -> Iterator[tuple[str, str | None, int]]:
-        """Yield (text delta, finish reason, prompt tokens) per token, holding the model's lock."""
+        """Yield (text delta, finish reason, prompt tokens) per token, holding the model.
+
+        ``priority`` defaults to the context's (:data:`lm_priority`). A background call's text
+        comes all at once at its end: it may be stopped for a chat call and run again.
+        """
         from dspy.clients.engines.base import validate_request
 
         validate_request(request)
+        if (priority or lm_priority.get()) == "background":
+            yield from self._background(request, cancelled)
+            return
+        with self.gate.hold("chat"):
+            yield from self._generate(request, cancelled)
+
+    def _background(
+        self, request: Any, cancelled: threading.Event | None
+    ) -> Iterator[tuple[str, str | None, int]]:
+        since = time.monotonic()
+        gate = self.gate
+
+        def yield_to_chat() -> bool:
+            return gate.chat_waiting and not gate.overdue(since)
+
+        while True:
+            with gate.hold("background", since):
+                try:
+                    pieces = list(self._generate(request, cancelled, yield_to_chat))
+                except _Preempted:
+                    gate.preemptions += 1
+                    self.log.debug("Resync LM: a background call yielded the model to chat")
+                    continue
+            yield from pieces
+            return
+
+    def _generate(
+        self,
+        request: Any,
+        cancelled: threading.Event | None,
+        preempt: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[str, str | None, int]]:
         with self.lock:
             llama = self._load_locked()
             if not self.reuse_prefix:
@@ -162,6 +215,8 @@ class LocalEngine:
                     if cancelled is not None and cancelled.is_set():
                         yield "", "stop", max(0, llama.n_tokens - produced)
                         return
+                    if preempt is not None and preempt():
+                        raise _Preempted
                     choice = chunk["choices"][0]
                     text = choice.get("delta", {}).get("content") or ""
                     finish = choice.get("finish_reason")
@@ -253,17 +308,19 @@ class AsyncLocalEngine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancelled = threading.Event()
+        # Read here: the worker thread does not see this task's context variables.
+        priority = lm_priority.get()
 
         def work() -> None:
             try:
-                for event in _events(self.sync.iter_text(request, cancelled)):
+                for event in _events(self.sync.iter_text(request, cancelled, priority)):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
             except BaseException as e:
                 loop.call_soon_threadsafe(queue.put_nowait, e)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-        worker = loop.run_in_executor(None, work)
+        worker = loop.run_in_executor(LM_EXECUTOR, work)
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, BaseException):

@@ -180,6 +180,8 @@ class Mem0MemoryStore:
         evidence: list[dict[str, Any]],
         session: str | None = None,
         state: str = "new",
+        conversation: str | None = None,
+        previous: str | None = None,
     ) -> Memory:
         """Remember one chat turn with its secrets masked, and return it."""
         check_state(state)
@@ -193,6 +195,8 @@ class Mem0MemoryStore:
             # through JSON so the engine gets plain values (a datetime in evidence becomes text)
             "evidence": json.loads(json.dumps(mask_obj(list(evidence)), default=str)),
             "session": mask_secrets(session) if session else None,
+            "conversation": conversation,
+            "previous": previous,
             "state": state,
         }
         memory_id, provisional = await self._run(self._add_sync, agent_id.strip(), q, a, metadata)

@@ -23,7 +23,18 @@ STATES: tuple[str, ...] = (
 EXCLUDED_FROM_RETRIEVAL: tuple[str, ...] = ("rejected", "rejected_by_auditor")
 
 #: Payload keys the record owns; everything else in a Mem0 payload is Mem0's bookkeeping.
-RECORD_KEYS = ("kind", "question", "answer", "evidence", "session", "state", "audit", "review")
+RECORD_KEYS = (
+    "kind",
+    "question",
+    "answer",
+    "evidence",
+    "session",
+    "conversation",
+    "previous",
+    "state",
+    "audit",
+    "review",
+)
 
 
 def utc_now() -> str:
@@ -65,6 +76,9 @@ class MemoryMetadata(BaseModel):
     audit: AuditInfo | None = None
     review: ReviewInfo | None = None
 
+    #: The chat conversation the turn belongs to, and the memory of the turn before it there.
+    conversation: str | None = None
+    previous: str | None = None
 
 class Memory(BaseModel):
     """One remembered chat turn; ``score`` is set only on search results."""

@@ -36,8 +36,11 @@ class MemoryStore(Protocol):
         evidence: list[dict[str, Any]],
         session: str | None = None,
         state: str = "new",
+        conversation: str | None = None,
+        previous: str | None = None,
     ) -> Memory:
-        """Remember one chat turn, secrets masked, and return it."""
+        """Remember one chat turn, secrets masked, and return it (``conversation``: the chat it
+        belongs to; ``previous``: the memory id of the turn before it in that chat)."""
         ...
 
     async def search(

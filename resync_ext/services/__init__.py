@@ -92,6 +92,7 @@ class Services:
         from resync_ext.agents.demos import DemoStore
         from resync_ext.agents.registry import AgentRegistry
         from resync_ext.chat.hub import ChatHub
+        from resync_ext.chat.slots import TurnSlots
         from resync_ext.chat.turns import TurnService
         from resync_ext.reports.factory import build_report_runner
         from resync_ext.services.health import HealthChecks
@@ -126,6 +127,10 @@ class Services:
             tools=self._tools,
             tws=self.tws,
             timeout_s=app.lm_timeout,
+            # One local model on a few cores serves two turns as fast as ten; a provider scales.
+            slots=TurnSlots(
+                app.max_concurrent_turns or (2 if app.lm_model.strip() == "local" else 16)
+            ),
             log=self.log,
         )
         self._publish("turns", self.turns)
@@ -155,6 +160,7 @@ class Services:
             max_tokens=app.lm_max_tokens,
             local_model_path=app.local_model_path or None,
             data_dir=self.data_dir,
+            background_defer_s=app.lm_background_defer_s,
             log=self.log,
         )
 
@@ -202,8 +208,10 @@ class Services:
         from resync_ext.agents.demos import DemoLearner
         from resync_ext.audit.auditor import Auditor
         from resync_ext.audit.service import AuditService
+        from resync_ext.llm.priority import BackgroundJudge
 
-        judge = self._make(self.app.judge_class, self.registry)
+        # The judge's LM calls are background work: they yield the local model to chat turns.
+        judge = BackgroundJudge(self._make(self.app.judge_class, self.registry))
         auditor = Auditor(
             store,
             judge,

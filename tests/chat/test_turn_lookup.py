@@ -43,6 +43,9 @@ class Registry:
     def __init__(self, real: Any, lm: Any) -> None:
         self.real, self.lm = real, lm
 
+    def get(self, agent_id: str) -> Any:
+        return self.real.get(agent_id)
+
     def create(self, agent_id: str, tools: Any) -> Any:
         return self.real.create(agent_id, tools)
 

@@ -1,0 +1,207 @@
+"""Conversations over the chat socket: a real Jupyter server, the simulator on the demo night and a
+scripted LM on loopback (tests/llm/openai_stub.py, reached through the provider settings).
+
+The three-turn conversation of issue 14: a failure, "what does it block?", "and its log?" — the
+second and third answers are about the first turn's job; a new name switches the subject; a new
+socket resumes the conversation by its id; an unknown id is a warning and a fresh conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from resync_ext.tws.simulator.testing import run_in_thread
+from tests.llm.openai_stub import OpenAIStub
+from tests.load.chat_client import read_frame
+from tests.support import wait_memory
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+EXPLANATION = "Why: the database refused the job's password.\nNext steps:\n1. Fix the password."
+
+
+def reply(body: dict[str, Any]) -> str:
+    if "verdict" in json.dumps(body["messages"][0]):
+        return json.dumps({"verdict": "ok", "confidence": 0.9, "reason": "grounded"})
+    if "SLOW" in str(body["messages"][-1]["content"]):
+        time.sleep(2)
+    return EXPLANATION
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    with run_in_thread("demo") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lm_stub() -> Iterator[OpenAIStub]:
+    with OpenAIStub(reply=reply) as stub:
+        yield stub
+
+
+@pytest.fixture
+def resync_config(resync_config: dict[str, Any], sim: Any, lm_stub: OpenAIStub) -> dict[str, Any]:
+    return {
+        **resync_config,
+        "tws_url": sim.url,
+        "lm_model": "openai/stub-model",
+        "lm_api_base": lm_stub.base_url,
+        "lm_api_key": "sk-test-key",
+        "lm_timeout": 20.0,
+        "open_memory": True,
+        # One turn at a time on this server: the queue test below needs a second one to wait.
+        "max_concurrent_turns": 1,
+    }
+
+
+WARNINGS = {"tws_unavailable", "unknown_conversation"}
+
+
+async def collect_turn(ws: Any, turn_id: str, timeout: float) -> list[dict[str, Any]]:
+    """Read this turn's frames up to its ``final`` or an ending ``error`` (warnings go on)."""
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await read_frame(ws)
+            if frame.get("id") != turn_id:
+                continue
+            frames.append(frame)
+            if frame["type"] == "final" or (
+                frame["type"] == "error" and frame["code"] not in WARNINGS
+            ):
+                return frames
+
+
+async def _open(jp_ws_fetch: Any) -> tuple[Any, str]:
+    ws = await jp_ws_fetch("resync", "api", "chat", "tws-troubleshooter")
+    hello = await read_frame(ws)
+    assert hello["type"] == "ready" and hello["conversation"], hello
+    return ws, str(hello["conversation"])
+
+
+async def _ask(
+    ws: Any, turn_id: str, content: str, conversation: str | None = None
+) -> list[dict[str, Any]]:
+    frame = {"type": "chat", "id": turn_id, "content": content}
+    if conversation is not None:
+        frame["conversation"] = conversation
+    await ws.write_message(json.dumps(frame))
+    return await collect_turn(ws, turn_id, 60)
+
+
+def _final(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    final = frames[-1]
+    assert final["type"] == "final", frames
+    return final
+
+
+def _asked_jobs(frames: list[dict[str, Any]]) -> list[str]:
+    return [f["args"].get("job") for f in frames if f["type"] == "tool_call"]
+
+
+async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
+    jp_ws_fetch: Any, resync_services: Any, lm_stub: OpenAIStub
+) -> None:
+    store = await wait_memory(resync_services, timeout=60)
+    ws, conversation = await _open(jp_ws_fetch)
+
+    first = await _ask(ws, "c1", "Why did PAYROLL_EXTRACT fail last night?")
+    one = _final(first)
+    assert (one["subject"], one["conversation"]) == ("PAYROLL_EXTRACT", conversation)
+    assert one["content"].endswith(EXPLANATION)
+    # The stages come as they happen, before the answer's text and in order.
+    stages = [f["stage"] for f in first if f["type"] == "stage"]
+    assert stages == ["reading", "found", "writing", "saving"], stages
+    first_token = next(i for i, f in enumerate(first) if f["type"] == "token")
+    assert [f["type"] for f in first[:first_token]].count("stage") == 2  # reading, found
+    calls_before = len(lm_stub.bodies())
+
+    second = await _ask(ws, "c2", "What does it block?")
+    two = _final(second)
+    assert (two["subject"], two["conversation"]) == ("PAYROLL_EXTRACT", conversation)
+    lines = two["content"].splitlines()
+    assert lines[0].startswith("PAYROLL_EXTRACT (job stream DAILY_PAY"), lines
+    assert "1 job waits for PAYROLL_EXTRACT:" in lines and "PAYROLL_CALC" in two["content"]
+    # What it holds up, not the whole story again: no log quote, no model explanation.
+    assert "ORA-01017" not in two["content"] and EXPLANATION not in two["content"]
+    assert len(lm_stub.bodies()) == calls_before, "a focused follow-up needs no model call"
+
+    third = await _ask(ws, "c3", "and its log?")
+    three = _final(third)
+    assert (three["subject"], three["conversation"]) == ("PAYROLL_EXTRACT", conversation)
+    assert "Its log ends with these lines" in three["content"]
+    assert "ORA-01017: invalid username/password; logon denied" in three["content"]
+    assert "Pay2026!nov" not in three["content"], "log lines are masked"
+    assert "PAYROLL_CALC" not in three["content"]
+
+    # Each turn its own memory, linked to the one before in the same conversation.
+    memories = [await store.get(f["memory_id"]) for f in (one, two, three)]
+    assert [m.metadata.conversation for m in memories] == [conversation] * 3
+    assert [m.metadata.previous for m in memories] == [None, one["memory_id"], two["memory_id"]]
+    # The question is remembered as asked: the subject never rewrote it.
+    assert memories[1].metadata.question == "What does it block?"
+
+    # A new explicit name switches the subject; the follow-up after it is about the new one.
+    fourth = _final(await _ask(ws, "c4", "Why did SALES_STAGE abend?"))
+    assert fourth["subject"] == "SALES_STAGE"
+    fifth = await _ask(ws, "c5", "What about that job's log?")
+    assert _final(fifth)["subject"] == "SALES_STAGE"
+    assert set(_asked_jobs(fifth)) - {None} <= {"SALES_STAGE", "ETL_NIGHTLY.SALES_STAGE"}
+    ws.close()
+
+    # A new socket (a reconnect) continues the conversation by its id.
+    ws2, fresh = await _open(jp_ws_fetch)
+    assert fresh != conversation
+    again = _final(await _ask(ws2, "r1", "What does it block?", conversation=conversation))
+    assert (again["conversation"], again["subject"]) == (conversation, "SALES_STAGE")
+    ws2.close()
+
+
+async def test_an_unknown_conversation_is_a_warning_and_the_turn_starts_a_fresh_one(
+    jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    await wait_memory(resync_services, timeout=60)
+    ws, fresh = await _open(jp_ws_fetch)
+    frames = await _ask(ws, "u1", "What does it block?", conversation="expired-or-made-up")
+    errors = [f for f in frames if f["type"] == "error"]
+    assert [e["code"] for e in errors] == ["unknown_conversation"], frames
+    assert "unknown or expired" in errors[0]["message"]
+    # The turn ran in the socket's own, fresh conversation, where "it" names nothing yet.
+    assert _final(frames)["conversation"] == fresh
+    ws.close()
+
+
+async def test_turns_over_the_servers_cap_wait_in_order_and_are_told_their_place(
+    jp_ws_fetch: Any, resync_services: Any
+) -> None:
+    await wait_memory(resync_services, timeout=60)
+    sockets = [(await _open(jp_ws_fetch))[0] for _ in range(3)]
+    for n, ws in enumerate(sockets):
+        await ws.write_message(
+            json.dumps(
+                {"type": "chat", "id": f"q{n}", "content": f"SLOW {n}: why did SALES_STAGE fail?"}
+            )
+        )
+        await asyncio.sleep(0.2)  # in this order
+    turns = await asyncio.gather(*(collect_turn(ws, f"q{n}", 60) for n, ws in enumerate(sockets)))
+    queued = [[f["position"] for f in frames if f["type"] == "queued"] for frames in turns]
+    assert queued[0] == [], "the first turn starts at once"
+    assert queued[1] == [1]
+    assert queued[2] == [2, 1], "the third is told when it moves up"
+    for frames in turns:
+        kinds = [f["type"] for f in frames]
+        assert kinds[-1] == "final"
+        if "queued" in kinds:
+            # It started ("reading") only after it had waited.
+            assert kinds.index("queued") < kinds.index("stage")
+    for ws in sockets:
+        ws.close()
