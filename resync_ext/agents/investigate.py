@@ -102,9 +102,9 @@ class Investigation:
         self.ambiguous: list[tuple[str, list[str]]] = []
         self.unreadable: list[tuple[str, str]] = []  # (name asked, why the engine did not answer)
         self.overview_used = False
-        self.resources: str | None = None
         self.follow_up = False  # the question named nothing: the conversation's subject was used
         self.focus: Focus | None = None  # the one thing the question asks (see focus_of)
+        self.resources: str | None = None
         self._stations: list[dict[str, Any]] | None = None
         self._done: set[str] = set()
 
@@ -125,10 +125,9 @@ class Investigation:
                 await self.stream(data)
             else:
                 await self.job(data)
-        return self.facts
         await self._focused(self.focus)
+        return self.facts
 
-    async def _workstations(self) -> list[dict[str, Any]]:
     async def _focused(self, focus: Focus | None) -> None:
         """Read what a focused question needs that the usual rules skipped for its job: the
         successors of a job that did not fail, the log of one that did not fail."""
@@ -143,6 +142,7 @@ class Investigation:
                 self.logs[key] = log
                 self.facts.append(log_sentence(log))
 
+    async def _workstations(self) -> list[dict[str, Any]]:
         if self._stations is None:
             res = await self.rec.call(
                 "list_workstations",

@@ -223,8 +223,8 @@ class ResyncClient:
             f"{ws_url}{API}/chat/{quote(agent_id, safe='')}",
             headers=self.headers,
             verify=self.verify,
-        )
             conversation=conversation,
+        )
 
 
 def _api_error(resp: httpx.Response) -> ApiError:
