@@ -72,13 +72,13 @@ class MemoryMetadata(BaseModel):
     answer: str
     evidence: list[dict[str, Any]] = Field(default_factory=list)
     session: str | None = None
+    #: The chat conversation the turn belongs to, and the memory of the turn before it there.
+    conversation: str | None = None
+    previous: str | None = None
     state: State = "new"
     audit: AuditInfo | None = None
     review: ReviewInfo | None = None
 
-    #: The chat conversation the turn belongs to, and the memory of the turn before it there.
-    conversation: str | None = None
-    previous: str | None = None
 
 class Memory(BaseModel):
     """One remembered chat turn; ``score`` is set only on search results."""
