@@ -126,7 +126,9 @@ async def test_review_notebook_approves_an_item(lab: RunningServer) -> None:
     async with chromium_page() as page:
         await open_and_run(page, lab, "review.ipynb", ".resync-review .resync-card")
         card = page.locator(".resync-card").filter(has_text=REVIEWED)
-        await card.locator("textarea").fill("Matches the job log.")
+        await card.get_by_role("button", name="Comment").click()  # the box opens on demand
+        await card.locator(".resync-comment input").fill("Matches the job log.")
+        await card.locator(".resync-comment input").press("Enter")
         await card.get_by_role("button", name="Approve").click()
         decided = page.locator(".resync-card").filter(has_text=REVIEWED)
         await decided.filter(has_text="approved by").wait_for()

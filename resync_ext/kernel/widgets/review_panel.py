@@ -8,25 +8,45 @@ and search only choose which of the server's items are shown.
 new memory): the request waits in a thread under a task on the kernel's loop, so the kernel keeps
 serving the panel (and the notebook) meanwhile; then the queue is re-read, showing the batch the
 pass filed its flags into.
+
+Reviewing fast: filters by agent, verdict and confidence and a sort choose the cards; the keys
+(``?`` lists them) move between cards and decide, comment, correct and re-check the current one;
+the bulk bar approves or rejects the selected or shown cards after one confirmation. Above the
+cards: the auditor's precision, recall and κ against reviewers, and the reviewer's own count.
+The actions themselves live in ``review_actions`` (the panel's mixin).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
 
 from resync_ext.kernel.client import ResyncClient
 from resync_ext.kernel.errors import ResyncClientError
+from resync_ext.kernel.review_client import ReviewClient
 from resync_ext.kernel.widgets.render import error_html, note_html
-from resync_ext.kernel.widgets.review_card import ReviewCard, item_text
+from resync_ext.kernel.widgets.review_actions import OK_COLOUR, WARN_COLOUR, ReviewActionsMixin
+from resync_ext.kernel.widgets.review_bulk import BulkBar
+from resync_ext.kernel.widgets.review_card import ReviewCard
+from resync_ext.kernel.widgets.review_keys import HINT, ReviewKeys
+from resync_ext.kernel.widgets.review_view import (
+    ALL,
+    SORTS,
+    decided_today,
+    filter_items,
+    metrics_text,
+    progress_text,
+    sort_items,
+    verdicts_of,
+)
 
-ALL_AGENTS = ""
-OK_COLOUR, WARN_COLOUR = "#1b7f3b", "#b26a00"
-
-#: What ``_read_queue`` answers: the batch list, the batch to show, its content, an error.
-Queue = tuple[list[dict[str, Any]], str | None, dict[str, Any] | None, str | None]
+#: What ``_read_queue`` answers: the batch list, the batch to show, its content, an error,
+#: and the side reads (``{"metrics", "today"}``: the metrics, the reviewer's decisions today).
+Queue = tuple[list[dict[str, Any]], str | None, dict[str, Any] | None, str | None, dict[str, Any]]
 
 
 def audit_summary_text(summary: dict[str, Any]) -> str:
@@ -43,14 +63,21 @@ def audit_summary_text(summary: dict[str, Any]) -> str:
     return text
 
 
-class ReviewPanel(widgets.VBox):
-    """Review batches of flagged memories: approve, reject, comment, archive."""
+class ReviewPanel(ReviewActionsMixin, widgets.VBox):
+    """Review batches of flagged memories: decide, correct, re-check, by key or in bulk."""
 
     def __init__(self, client: ResyncClient | None = None) -> None:
         self.client = client or ResyncClient()
+        self.review = ReviewClient(self.client)
         self.batch: dict[str, Any] | None = None
         self.summaries: list[dict[str, Any]] = []
         self.cards: list[ReviewCard] = []
+        self.current: str | None = None  # the memory the keys act on
+        self.selected: set[str] = set()
+        self.rechecks: dict[str, dict[str, Any]] = {}
+        self.unavailable: dict[str, str] = {}
+        self.limits = widgets.HTML()  # the actions this server does not offer
+        self.reviewer = ""
         self._quiet = False
         self.batch_picker = widgets.Dropdown(description="Batch", layout={"width": "440px"})
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -62,10 +89,25 @@ class ReviewPanel(widgets.VBox):
         self.audit_status = widgets.HTML()
         self.audit_task: asyncio.Task[None] | None = None
         self.last_audit: dict[str, Any] | None = None
+        self.metrics_line = widgets.HTML()
+        self.mine = widgets.HTML()
         self.pending_only = widgets.Checkbox(value=False, description="Pending only", indent=False)
         self.agent_filter = widgets.Dropdown(
-            options=[("All agents", ALL_AGENTS)], description="Agent", layout={"width": "280px"}
+            options=[("All agents", ALL)], description="Agent", layout={"width": "280px"}
         )
+        self.verdict_filter = widgets.Dropdown(
+            options=[("All verdicts", ALL)], description="Verdict", layout={"width": "220px"}
+        )
+        self.min_confidence = widgets.FloatSlider(
+            value=0.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="Confidence ≥",
+            readout_format=".0%",
+            continuous_update=False,
+        )
+        self.sort = widgets.Dropdown(options=SORTS, value="queue", description="Sort")
         self.search = widgets.Text(placeholder="Search question, answer, reason, evidence")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, bar_style="info")
         self.progress_label = widgets.HTML()
@@ -75,11 +117,16 @@ class ReviewPanel(widgets.VBox):
             button_style="primary",
             layout=widgets.Layout(display="none"),
         )
+        self.bulk = BulkBar(self._bulk_ids, self.decide_many)
+        self.keys_help = widgets.HTML(note_html(HINT))
         self.message = widgets.HTML()
         self.shown = widgets.HTML()
         self.cards_box = widgets.VBox()
+        self.cards_box.add_class("resync-cards")
+        self.shortcuts = ReviewKeys(self.cards_box, self.run_command)
         self.batch_picker.observe(self._on_batch, names="value")
-        for control in (self.pending_only, self.agent_filter, self.search):
+        filters = (self.pending_only, self.agent_filter, self.verdict_filter, self.min_confidence)
+        for control in (*filters, self.sort, self.search):
             control.observe(lambda _c: self._render_cards(), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.audit_button.on_click(lambda _b: self.run_audit())
@@ -88,19 +135,37 @@ class ReviewPanel(widgets.VBox):
             [
                 widgets.HBox([self.batch_picker, self.refresh_button, self.audit_button]),
                 self.audit_status,
+                self.metrics_line,
                 widgets.HBox([self.progress, self.progress_label, self.archive_button]),
+                self.mine,
                 widgets.HBox([self.pending_only, self.agent_filter, self.search]),
+                widgets.HBox([self.verdict_filter, self.min_confidence, self.sort]),
+                self.bulk,
+                self.limits,
+                self.keys_help,
                 self.message,
                 self.shown,
                 self.cards_box,
             ]
         )
         self.add_class("resync-review")
+        self._learn_server()
         self.refresh()
+
+    def _learn_server(self) -> None:
+        """Who decides here, and which review actions the server offers."""
+        try:
+            self.reviewer = self.review.whoami()
+            offered = self.review.offered()
+        except ResyncClientError:
+            return  # refresh() shows the error; actions missing are learnt when used
+        for action, ok in offered.items():
+            if not ok:
+                self.mark_unavailable(action)
 
     # -- reading the server -----------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the batch list and the selected batch from the server."""
+        """Re-read the batch list, the selected batch and the metrics from the server."""
         try:
             queue = self._read_queue(self.batch_picker.value)
         except ResyncClientError as e:
@@ -117,16 +182,36 @@ class ReviewPanel(widgets.VBox):
         if keep is None:  # the first batch with work left, else the first
             keep = next((b["name"] for b in summaries if b["pending"]), None)
             keep = keep or (names[0] if names else None)
-        return (summaries, keep, *self._fetch(keep))
+        batch, error = self._fetch(keep)
+        return summaries, keep, batch, error, self._read_side(summaries, batch)
+
+    def _read_side(
+        self, summaries: list[dict[str, Any]], shown: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The metrics, and the reviewer's decisions today over every open batch."""
+        side: dict[str, Any] = {"metrics": None, "today": 0}
+        with contextlib.suppress(ResyncClientError):  # the line stays: the queue matters more
+            side["metrics"] = self.review.metrics()
+        items = list((shown or {}).get("items") or [])
+        for summary in summaries:
+            if shown is None or summary["name"] != shown.get("name"):
+                other, _error = self._fetch(summary["name"])
+                items += list((other or {}).get("items") or [])
+        side["today"] = decided_today(items, self.reviewer)
+        return side
 
     def _show_queue(self, queue: Queue) -> None:
-        self.summaries, keep, batch, error = queue
+        self.summaries, keep, batch, error, side = queue
         self._quiet = True
         try:
             self.batch_picker.options = [(_label(b), b["name"]) for b in self.summaries]
             self.batch_picker.value = keep
         finally:
             self._quiet = False
+        if side["metrics"] is not None:
+            self.metrics_line.value = note_html(metrics_text(side["metrics"]))
+        left = sum(int(b.get("pending") or 0) for b in self.summaries)
+        self.mine.value = f"<b>{escape(progress_text(self.reviewer, side['today'], left))}</b>"
         self._show_batch(batch, error)
 
     def _fetch(self, name: str | None) -> tuple[dict[str, Any] | None, str | None]:
@@ -145,28 +230,16 @@ class ReviewPanel(widgets.VBox):
         self.batch = batch
         if error is not None:
             self.message.value = error_html("server", error)
-        agents = sorted({str(i.get("agent_id")) for i in self._items() if i.get("agent_id")})
-        keep = self.agent_filter.value if self.agent_filter.value in agents else ALL_AGENTS
+        items = self._items()
+        agents = sorted({str(i.get("agent_id")) for i in items if i.get("agent_id")})
         self._quiet = True
         try:
-            self.agent_filter.options = [("All agents", ALL_AGENTS), *((a, a) for a in agents)]
-            self.agent_filter.value = keep
+            _set_options(self.agent_filter, [("All agents", ALL), *((a, a) for a in agents)])
+            _set_options(self.verdict_filter, [("All verdicts", ALL), *verdict_options(items)])
         finally:
             self._quiet = False
         self._show_progress()
         self._render_cards()
-
-    # -- actions ----------------------------------------------------------------------------------
-    def decide(self, memory_id: str, action: str, comment: str | None = None) -> None:
-        """Approve or reject one item on the server, then re-read the batch."""
-        try:
-            item = self.client.review(memory_id, action, comment)
-            self.message.value = note_html(
-                f"{item['status'].capitalize()}: {item['question'][:100]}", "#1b7f3b"
-            )
-        except ResyncClientError as e:
-            self.message.value = error_html("review", e.message)
-        self.refresh()
 
     def archive(self) -> None:
         """Archive the selected batch (the server refuses while an item is pending)."""
@@ -175,11 +248,12 @@ class ReviewPanel(widgets.VBox):
             return
         try:
             self.client.archive(name)
-            self.message.value = note_html(f"Archived {name}.", "#1b7f3b")
+            self.message.value = note_html(f"Archived {name}.", OK_COLOUR)
         except ResyncClientError as e:
             self.message.value = error_html("archive", e.message)
         self.refresh()
 
+    # -- the audit pass ---------------------------------------------------------------------------
     @property
     def auditing(self) -> bool:
         """True while an audit pass started from this panel runs."""
@@ -234,6 +308,7 @@ class ReviewPanel(widgets.VBox):
             self.audit_task.cancel()
         for card in self.cards:
             card.dispose()
+        self.shortcuts.close()
         self.client.close()
         super().close()
 
@@ -242,16 +317,16 @@ class ReviewPanel(widgets.VBox):
         return list((self.batch or {}).get("items") or [])
 
     def visible_items(self) -> list[dict[str, Any]]:
-        """The items the filters and the search let through."""
-        words = self.search.value.lower().split()
-        agent = self.agent_filter.value
-        return [
-            i
-            for i in self._items()
-            if not (self.pending_only.value and i.get("status") != "pending")
-            and not (agent and i.get("agent_id") != agent)
-            and all(w in item_text(i) for w in words)
-        ]
+        """The items the filters and the search let through, in the order chosen."""
+        shown = filter_items(
+            self._items(),
+            pending_only=self.pending_only.value,
+            agent=self.agent_filter.value or ALL,
+            verdict=self.verdict_filter.value or ALL,
+            min_confidence=self.min_confidence.value,
+            search=self.search.value,
+        )
+        return sort_items(shown, self.sort.value)
 
     def _show_progress(self) -> None:
         items = self._items()
@@ -269,13 +344,25 @@ class ReviewPanel(widgets.VBox):
         items = self.visible_items()
         for card in self.cards:
             card.dispose()
-        self.cards = [ReviewCard(i, self.decide) for i in items]
+        pending = {str(i["memory_id"]) for i in self._items() if i.get("status") == "pending"}
+        self.selected &= pending
+        self.cards = [
+            ReviewCard(
+                i,
+                self,
+                recheck=self.rechecks.get(str(i["memory_id"])),
+                selected=str(i["memory_id"]) in self.selected,
+            )
+            for i in items
+        ]
         self.cards_box.children = self.cards
         total = len(self._items())
         if total:
             self.shown.value = note_html(f"Showing {len(items)} of {total}")
         else:
             self.shown.value = note_html("No review batch is open: the auditor flagged nothing.")
+        self.bulk.refresh_counts()
+        self.show_current()
 
     def _on_batch(self, change: dict[str, Any]) -> None:
         if not self._quiet:
@@ -285,3 +372,15 @@ class ReviewPanel(widgets.VBox):
 
 def _label(summary: dict[str, Any]) -> str:
     return f"{summary['name']} · {summary['pending']} pending of {summary['total']}"
+
+
+def verdict_options(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The verdict filter's choices for ``items``."""
+    return [(v, v) for v in verdicts_of(items)]
+
+
+def _set_options(picker: widgets.Dropdown, options: list[tuple[str, str]]) -> None:
+    """Replace a dropdown's choices, keeping its value when it is still one of them."""
+    keep = picker.value if picker.value in {v for _l, v in options} else ALL
+    picker.options = options
+    picker.value = keep

@@ -51,6 +51,8 @@ class LoopbackLM:
     judge: str = "suspicious"  # or "down": the judge's connection drops (not cached by DSPy)
     judge_calls: int = 0
     judge_delay_s: float = 0.0
+    #: A question's words → the verdict given on it (others get ``VERDICT``).
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     slow_s: float = 5.0
 
     def __call__(self, body: dict[str, Any]) -> str:
@@ -60,7 +62,8 @@ class LoopbackLM:
             if self.judge == "down":
                 raise ConnectionAbortedError("the loopback judge is down")
             time.sleep(self.judge_delay_s)
-            return json.dumps(VERDICT)
+            found = (v for words, v in self.verdicts.items() if words in prompt)
+            return json.dumps(next(found, VERDICT))
         if "SLOW" in str(body["messages"][-1].get("content")):
             time.sleep(self.slow_s)
         return ANSWER
