@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from resync_ext.errors import ConfigError
+from resync_ext.files import private_dir
 
 _CRON_FIELDS = 5
 
@@ -18,6 +19,11 @@ def _check_url(name: str, value: str, *, required: bool) -> None:
             raise ConfigError(name, value, "must be set to an http(s) URL")
         return
     parsed = urlparse(value)
+    if parsed.username is not None or parsed.password is not None:
+        # Refused, and never echoed: the message shows the URL without its user:password@.
+        bare = parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
+        where = "tws_user and tws_password" if name == "tws_url" else "the matching key setting"
+        raise ConfigError(name, bare, f"must not carry user:password@ in the URL; set {where}")
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
         raise ConfigError(name, value, "must be an http(s) URL such as https://host:31116")
     try:
@@ -75,7 +81,7 @@ def validate_settings(app: Any) -> None:
         raise ConfigError("local_model_path", app.local_model_path, "is not a file")
     data_dir = Path(app.data_dir).expanduser()
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)  # 0700: memories, reviews and reports are this user's alone
     except OSError as e:
         raise ConfigError("data_dir", app.data_dir, f"cannot be created ({e.strerror})") from e
     if not os.access(data_dir, os.W_OK):

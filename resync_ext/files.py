@@ -14,11 +14,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) readable by this user only (``0700``); tighten it if it
+    exists with group or other access. Everything Resync keeps (memories, review batches,
+    reports, the audit trail) lives under it, so files inside are out of other users' reach
+    whatever their own mode; files written here are ``0600`` besides (``atomic_write_json``)."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if path.stat().st_mode & 0o077:
+        path.chmod(PRIVATE_DIR_MODE)
+    return path
+
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` atomically: temp file, fsync, rename, fsync the folder.
 
-    Values JSON cannot hold (a datetime, a Path) are written as their text.
+    Values JSON cannot hold (a datetime, a Path) are written as their text. The file is ``0600``
+    (``mkstemp`` creates it so, and the rename keeps the mode).
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

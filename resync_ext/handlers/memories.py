@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from tornado import web
 
 from resync_ext.handlers.base import OpenAPI, ResyncHandler
 from resync_ext.handlers.permissions import ADMIN, READ
 from resync_ext.memory.models import EXCLUDED_FROM_RETRIEVAL, Memory, State
+
+#: The deepest window a listing or search may ask for (offset + limit): a search ranks three
+#: candidates per result, so this bounds one request's work at a few thousand vector hits.
+MAX_WINDOW = 1000
 
 
 class MemoriesQuery(BaseModel):
@@ -19,8 +23,17 @@ class MemoriesQuery(BaseModel):
     state: State | None = None
     agent_id: str | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=100_000)
+    offset: int = Field(default=0, ge=0, le=MAX_WINDOW)
     include_rejected: bool = False
+
+    @model_validator(mode="after")
+    def _bounded_window(self) -> MemoriesQuery:
+        if self.offset + self.limit > MAX_WINDOW:
+            raise ValueError(
+                f"offset + limit must be at most {MAX_WINDOW}: narrow the query "
+                "(state, agent_id, a more precise search) instead of paging deeper"
+            )
+        return self
 
 
 class MemoryList(BaseModel):
@@ -49,7 +62,11 @@ class MemoriesHandler(ResyncHandler):
                 _param("state", {"type": "string"}, "only memories in this review state"),
                 _param("agent_id", {"type": "string"}, "only memories of this agent"),
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "default 50"),
-                _param("offset", {"type": "integer", "minimum": 0}, "memories to skip"),
+                _param(
+                    "offset",
+                    {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW},
+                    f"memories to skip (offset + limit at most {MAX_WINDOW})",
+                ),
                 _param(
                     "include_rejected",
                     {"type": "boolean"},

@@ -76,6 +76,12 @@ def load() -> Settings:
         max_log_bytes=app.tws_max_log_kb * 1024,
     )
     parsed = urlparse(tws.url)
+    if parsed.username is not None or parsed.password is not None:
+        bare = parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
+        raise McpSettingError(
+            f"RESYNC_TWS_URL={bare!r} must not carry user:password@ in the URL; "
+            "set RESYNC_TWS_USER and RESYNC_TWS_PASSWORD (tws_user, tws_password) instead"
+        )
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
         raise McpSettingError(
             f"RESYNC_TWS_URL={tws.url!r} must be an http(s) URL such as https://host:31116"

@@ -1,0 +1,91 @@
+"""Issue 15's small items: no credentials in tws_url, private data files, bounded memory window."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from resync_ext.config_check import validate_settings
+from resync_ext.errors import ConfigError
+from resync_ext.files import atomic_write_json, private_dir
+from resync_ext.handlers.memories import MAX_WINDOW
+from resync_ext.mcp import settings as mcp_settings
+from resync_ext.mcp.errors import McpSettingError
+from resync_ext.settings import ResyncSettings
+
+PASSWORD = "Pa55-in-the-URL"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://ops:{PASSWORD}@mdm.example.com:31116",
+        f"https://ops:{PASSWORD}@extra@mdm.example.com",  # a password holding "@"
+        "https://ops@mdm.example.com:31116",
+    ],
+)
+def test_credentials_in_tws_url_are_refused_naming_the_right_settings(
+    url: str, tmp_path: Path
+) -> None:
+    app = ResyncSettings(tws_url=url, data_dir=str(tmp_path / "data"))
+    with pytest.raises(ConfigError) as exc:
+        validate_settings(app)
+    message = str(exc.value)
+    assert exc.value.setting == "tws_url"
+    assert "tws_user" in message and "tws_password" in message
+    assert PASSWORD not in message and "ops" not in message
+    assert "mdm.example.com" in message
+
+
+def test_the_mcp_server_refuses_them_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESYNC_TWS_URL", f"https://ops:{PASSWORD}@mdm.example.com:31116")
+    with pytest.raises(McpSettingError) as exc:
+        mcp_settings.load()
+    assert "RESYNC_TWS_PASSWORD" in str(exc.value) and PASSWORD not in str(exc.value)
+
+
+def test_a_plain_tws_url_is_accepted(tmp_path: Path) -> None:
+    validate_settings(
+        ResyncSettings(tws_url="https://mdm.example.com:31116", data_dir=str(tmp_path / "d"))
+    )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_data_dir_is_private_and_tightened(tmp_path: Path) -> None:
+    fresh = tmp_path / "new" / "resync"
+    validate_settings(ResyncSettings(tws_url="http://127.0.0.1:9", data_dir=str(fresh)))
+    assert _mode(fresh) == 0o700
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    assert _mode(private_dir(loose)) == 0o700
+
+
+def test_json_files_are_written_for_the_owner_only(tmp_path: Path) -> None:
+    target = private_dir(tmp_path / "audit" / "flags") / "audit-20261124T073000Z.json"
+    atomic_write_json(target, {"items": []})
+    assert _mode(target) == 0o600
+    assert json.loads(target.read_text()) == {"items": []}
+
+
+async def test_memory_listing_and_search_beyond_the_window_are_refused(
+    jp_fetch: Any, resync_services: Any
+) -> None:
+    for params in (
+        {"offset": str(MAX_WINDOW), "limit": "1"},
+        {"offset": str(MAX_WINDOW - 10), "limit": "20", "query": "payroll"},
+    ):
+        with pytest.raises(HTTPClientError) as exc:
+            await jp_fetch("resync", "api", "memories", params=params)
+        assert exc.value.code == 400, params
+        assert exc.value.response is not None
+        message = json.loads(exc.value.response.body)["message"]
+        assert f"offset + limit must be at most {MAX_WINDOW}" in message
