@@ -94,6 +94,10 @@ class StreamingProgram(Protocol):
 class JudgeProgram(Protocol):
     """The auditor's judge program (agents/judge.py)."""
 
+    def named_predictors(self) -> list[tuple[str, Predictor]]:
+        """Every predictor with its name (reviewers' counter-examples are applied to them)."""
+        ...
+
     def acall(
         self, *, question: str, answer: str, evidence: list[dict[str, object]]
     ) -> Awaitable[JudgeOutput]:

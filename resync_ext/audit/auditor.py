@@ -95,7 +95,7 @@ class Auditor:
             state, outcome = "flagged", "flagged"
         await self.store.set_state(memory.id, state, expect={"new"}, audit=audit)
         metrics.AUDIT_VERDICTS.labels(verdict.verdict).inc()
-        item = _review_item(memory, verdict) if state == "flagged" else None
+        item = review_item(memory, verdict) if state == "flagged" else None
         return outcome, item
 
     async def audit_memories(
@@ -179,13 +179,7 @@ class Auditor:
             for m in page:
                 if m.id in filed or m.metadata.audit is None:
                     continue
-                audit = m.metadata.audit
-                verdict = Verdict(
-                    verdict=audit.verdict if audit.verdict in VERDICTS else "suspicious",
-                    confidence=audit.confidence if audit.confidence is not None else 0.5,
-                    reason=audit.reason or "flagged by the auditor",
-                )
-                orphans.append(_review_item(m, verdict))
+                orphans.append(review_item(m, verdict_of(m)))
 
     def _record(self, summary: PassSummary) -> None:
         if self.events_path is None:
@@ -208,9 +202,24 @@ class Auditor:
         return out
 
 
-def _review_item(memory: Memory, verdict: Verdict) -> ReviewItem:
+def verdict_of(memory: Memory) -> Verdict:
+    """The auditor's recorded verdict on a memory (a flag without one reads as suspicious)."""
+    audit = memory.metadata.audit
+    if audit is None:
+        return Verdict(verdict="suspicious", confidence=0.5, reason="flagged by the auditor")
+    return Verdict(
+        verdict=audit.verdict if audit.verdict in VERDICTS else "suspicious",
+        confidence=audit.confidence if audit.confidence is not None else 0.5,
+        reason=audit.reason or "flagged by the auditor",
+    )
+
+
+def review_item(memory: Memory, verdict: Verdict) -> ReviewItem:
+    """The review card of a judged memory (``auditor_state``: the state the auditor gave it)."""
     meta = memory.metadata
+    state = meta.state if meta.state in ("audited_ok", "rejected_by_auditor") else "flagged"
     return ReviewItem(
+        auditor_state=state,
         memory_id=memory.id,
         question=meta.question,
         answer=meta.answer,

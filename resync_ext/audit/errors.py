@@ -4,6 +4,8 @@ Hierarchy::
 
     AuditError                         base
     ├── BadBatchName        400        a name that is not audit-<yyyymmddThhmmssZ>
+    ├── InvalidReview       400        a decision that cannot be applied (a correction without
+    │                                  an answer, a memory the auditor has not judged)
     ├── BatchNotFound       404        no such batch (pending or archived)
     ├── ItemNotFound        404        no review item for that memory id
     ├── DecisionConflict    409        the item was already decided the other way
@@ -24,6 +26,10 @@ class AuditError(ResyncError):
 
 class BadBatchName(AuditError, InvalidInput):
     """A batch name that does not match the batch pattern."""
+
+
+class InvalidReview(AuditError, InvalidInput):
+    """A decision that cannot be applied as given."""
 
 
 class BatchNotFound(AuditError, NotFound):

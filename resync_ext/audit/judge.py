@@ -2,16 +2,23 @@
 
 A judge is anything awaitable as ``judge(question=, answer=, evidence=)`` that answers a
 :class:`Verdict` (or the dict of one). ``ResyncApp.judge_class`` names the class the server builds
-as ``judge_class(registry)``; the default, :class:`RegistryJudge`, asks the judge program the
-agents configuration names (``agents/judge.py``) on the judge's LM.
+as ``judge_class(registry)``; the default, :class:`RegistryJudge`, is a
+:class:`CheckedJudge`: the deterministic checks first
+(``resync_ext.audit.checks``), then the judge program the agents configuration names
+(``agents/judge.py``) on the judge's LM for what they cannot see.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from resync_ext.agents.demos import JUDGE_DEMOS_ID
+from resync_ext.agents.errors import JudgeOutputError
+from resync_ext.audit.checks import CheckReport, run_checks
 
 if TYPE_CHECKING:
     from resync_ext.agents.registry import AgentRegistry
@@ -38,8 +45,94 @@ class Judge(Protocol):
     ) -> Awaitable[Verdict | dict[str, Any]]: ...
 
 
-class RegistryJudge:
-    """Ask the configured judge program (agents/judge.py) on the judge's LM."""
+def _coverage(report: CheckReport) -> float:
+    """How much the checks could check: 0 with no claim, 1 from five claims on."""
+    return min(report.claims_checked, 5) / 5
+
+
+def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
+    """The verdict from the checks' findings and the LM's verdict (None: not asked or failed).
+
+    Calibration, from the most to the least certain evidence:
+
+    - a contradiction, a different object or an action the assistant cannot take: "incorrect",
+      0.92 for a status or return code the evidence contradicts, 0.9 for a claimed action, 0.85
+      for a different object; +0.03 for each further finding (at most 0.98). The LM is not asked:
+      it could only be wrong about it.
+    - unsupported claims alone: "suspicious", 0.6 + 0.05 per claim (up to four), +0.1 when the
+      LM also doubts the answer, -0.05 when it finds it fine;
+    - nothing found: the LM decides what remains (cause, advice, safety). Its "incorrect" makes
+      the verdict "suspicious" at 0.35 + 0.25 x its confidence (at most 0.6: a small model alone
+      never gets an answer removed); its "suspicious" (by its instruction: a claim lacks evidence,
+      which the checks just verified is not so) and its "ok" make it "ok", at 0.55 + 0.2 x the
+      checks' coverage + 0.2 x its confidence (0.45 + 0.1 x coverage after a doubt). Without an
+      LM: "ok" at 0.5 + 0.4 x coverage.
+    """
+    hard = report.of("status", "object", "unsafe")
+    if hard:
+        base = max({"status": 0.92, "unsafe": 0.9, "object": 0.85}[f.kind] for f in hard)
+        extra = len(report.findings) - 1
+        confidence = min(0.98, base + 0.03 * extra)
+        return Verdict(verdict="incorrect", confidence=round(confidence, 3), reason=report.reason)
+    unsupported = report.of("unsupported")
+    if unsupported:
+        confidence = 0.6 + 0.05 * min(len(unsupported), 4)
+        reason = report.reason
+        if lm is not None:
+            confidence += 0.1 if lm.verdict != "ok" else -0.05
+            reason += f" LM judge: {lm.verdict} ({lm.reason})"
+        return Verdict(verdict="suspicious", confidence=round(confidence, 3), reason=reason)
+    cov = _coverage(report)
+    checked = f"All {report.claims_checked} checkable claims match the evidence."
+    if lm is None:
+        return Verdict(verdict="ok", confidence=round(0.5 + 0.4 * cov, 3), reason=checked)
+    if lm.verdict == "incorrect":
+        confidence = 0.35 + 0.25 * lm.confidence
+        return Verdict(
+            verdict="suspicious",
+            confidence=round(confidence, 3),
+            reason=f"{checked} The LM judge finds it incorrect: {lm.reason}",
+        )
+    if lm.verdict == "suspicious":
+        return Verdict(
+            verdict="ok",
+            confidence=round(0.45 + 0.1 * cov, 3),
+            reason=f"{checked} The LM judge doubted it: {lm.reason}",
+        )
+    confidence = 0.55 + 0.2 * cov + 0.2 * lm.confidence
+    return Verdict(verdict="ok", confidence=round(confidence, 3), reason=f"{checked} {lm.reason}")
+
+
+class CheckedJudge:
+    """Judge a turn by the deterministic checks first, asking ``lm_judge`` only what remains.
+
+    ``lm_judge`` is any :class:`Judge` (None: the checks alone). Its unparseable answer raises
+    JudgeOutputError only when the checks found nothing to go on (the auditor retries); when
+    they found something, the verdict stands on them.
+    """
+
+    def __init__(self, lm_judge: Judge | None = None) -> None:
+        self.lm_judge = lm_judge
+
+    async def __call__(
+        self, *, question: str, answer: str, evidence: list[Any]
+    ) -> Verdict | dict[str, Any]:
+        """Judge one remembered turn."""
+        report = await asyncio.to_thread(run_checks, question, answer, evidence)
+        if report.of("status", "object", "unsafe") or self.lm_judge is None:
+            return combine(report, None)
+        try:
+            raw = await self.lm_judge(question=question, answer=answer, evidence=evidence)
+            lm = raw if isinstance(raw, Verdict) else Verdict.model_validate(raw)
+        except (JudgeOutputError, ValidationError, ValueError):
+            if not report.findings:
+                raise
+            lm = None
+        return combine(report, lm)
+
+
+class LMJudge:
+    """Ask the configured judge program (agents/judge.py) on the judge's LM, alone."""
 
     def __init__(self, registry: AgentRegistry) -> None:
         self.registry = registry
@@ -53,5 +146,16 @@ class RegistryJudge:
         # Never from DSPy's response cache: a garbage verdict must not be served again to the
         # retry or to the next pass (a shallow copy: the model itself is shared, not reloaded).
         lm = self.registry.lm_for(None).copy(cache=False)
-        judge = make_judge(self.registry.create_judge(), lm, history=False)
+        program = self.registry.create_judge()
+        if self.registry.demos is not None:  # reviewers' rejections, as counter-examples
+            self.registry.demos.apply(JUDGE_DEMOS_ID, program)
+        judge = make_judge(program, lm, history=False)
         return await judge(question=question, answer=answer, evidence=evidence)
+
+
+class RegistryJudge(CheckedJudge):
+    """The server's default judge: the deterministic checks, then the configured LM judge."""
+
+    def __init__(self, registry: AgentRegistry) -> None:
+        super().__init__(LMJudge(registry))
+        self.registry = registry

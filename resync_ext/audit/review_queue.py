@@ -29,13 +29,32 @@ from resync_ext.audit.errors import (
     BatchNotFound,
     BatchPending,
     DecisionConflict,
+    InvalidReview,
     ItemNotFound,
 )
 from resync_ext.audit.judge import VerdictName
 from resync_ext.files import atomic_write_json
+from resync_ext.redact import mask_secrets
 
 BATCH_NAME = re.compile(r"audit-\d{8}T\d{6}Z")
 Status = Literal["pending", "approved", "rejected"]
+#: What a reviewer can do with an item: "correct" approves it with a corrected answer.
+Action = Literal["approve", "reject", "correct"]
+#: One reviewer's decision as kept for agreement (Cohen's kappa) and progress counts.
+Decision = Literal["approved", "rejected", "corrected"]
+#: The auditor's outcome that put the item in a batch: flagged, or (filed when a reviewer
+#: decides one anyway) kept as ok, or removed from retrieval.
+AuditorState = Literal["flagged", "audited_ok", "rejected_by_auditor"]
+MAX_TEXT = 8000  # a comment or corrected answer longer than a few pages is cut
+
+
+class Opinion(BaseModel):
+    """One reviewer's decision on an item (the first one decides; later ones are recorded)."""
+
+    by: str
+    at: str
+    decision: Decision
+    comment: str | None = None
 
 
 class ReviewItem(BaseModel):
@@ -53,6 +72,10 @@ class ReviewItem(BaseModel):
     decided_by: str | None = None
     decided_at: str | None = None
     comment: str | None = None
+    corrected_answer: str | None = None
+    wrong_claim: str | None = None
+    auditor_state: AuditorState = "flagged"
+    opinions: list[Opinion] = Field(default_factory=list)
 
 
 class Batch(BaseModel):
@@ -68,6 +91,7 @@ class Batch(BaseModel):
             s: sum(1 for i in self.items if i.status == s)
             for s in ("pending", "approved", "rejected")
         }
+        by["corrected"] = sum(1 for i in self.items if i.corrected_answer is not None)
         return {"name": self.name, "created": self.created, "total": len(self.items), **by}
 
 
@@ -164,32 +188,48 @@ class ReviewQueue:
     async def decide(
         self,
         memory_id: str,
-        action: Literal["approve", "reject"],
+        action: Action,
         *,
         user: str,
         comment: str | None,
+        answer: str | None = None,
+        wrong_claim: str | None = None,
     ) -> tuple[ReviewItem, bool]:
-        """Record a decision; return the item and whether it changed (False: the same again)."""
-        status: Status = "approved" if action == "approve" else "rejected"
+        """Record a decision; return the item and whether its outcome changed.
+
+        The reviewer's texts are masked (``mask_secrets``) before they are written. The first
+        decision decides; the same reviewer may repeat it or refine an approval with a
+        correction. Another reviewer's decision on a decided item is kept as a second opinion
+        (what reviewer agreement is measured on) and changes nothing else. A decision that
+        differs from the one standing raises DecisionConflict (a second opinion is kept first).
+        """
+        if action == "correct" and not (answer and answer.strip()):
+            raise InvalidReview("a correction needs the corrected answer")
+        status: Status = "rejected" if action == "reject" else "approved"
+        decision: Decision = (
+            "corrected" if action == "correct" else "rejected" if action == "reject" else "approved"
+        )
+        opinion = Opinion(by=user, at=utc_now(), decision=decision, comment=_masked(comment))
 
         def write() -> tuple[ReviewItem, bool]:
             for path in sorted(self.flags_dir.glob("audit-*.json")):
                 batch = self._load(path)
                 for item in batch.items:
-                    if item.memory_id != memory_id:
-                        continue
-                    if item.status == status:
-                        return item, False
-                    if item.status != "pending":
-                        raise DecisionConflict(
-                            f"memory {memory_id} was already {item.status} by {item.decided_by}"
-                        )
-                    item.status = status
-                    item.decided_by = user
-                    item.decided_at = utc_now()
-                    item.comment = comment
-                    atomic_write_json(path, batch.model_dump(mode="json"))
-                    return item, True
+                    if item.memory_id == memory_id:
+                        changed, opinions = _apply(item, opinion, status, answer, wrong_claim)
+                        if changed or opinions:
+                            atomic_write_json(path, batch.model_dump(mode="json"))
+                        if item.status != status:
+                            raise DecisionConflict(
+                                f"memory {memory_id} was already {item.status} by "
+                                f"{item.decided_by}"
+                                + (
+                                    " (your decision is kept as a second opinion)"
+                                    if opinions
+                                    else ""
+                                )
+                            )
+                        return item, changed
             raise ItemNotFound(f"no review item for memory {memory_id}")
 
         result: tuple[ReviewItem, bool] = await asyncio.to_thread(self._locked, write)
@@ -210,6 +250,20 @@ class ReviewQueue:
 
         await asyncio.to_thread(self._locked, move)
 
+    async def find(self, memory_id: str) -> ReviewItem | None:
+        """The review item of a memory, open or archived (None when it was never filed)."""
+
+        def read() -> ReviewItem | None:
+            for folder in (self.flags_dir, self.archive_dir):
+                for p in sorted(folder.glob("audit-*.json")):
+                    for i in self._load(p).items:
+                        if i.memory_id == memory_id:
+                            return i
+            return None
+
+        result: ReviewItem | None = await asyncio.to_thread(self._locked, read)
+        return result
+
     async def decisions(self) -> list[ReviewItem]:
         """Every decided item, open and archived (for metrics and reconciliation)."""
 
@@ -222,3 +276,39 @@ class ReviewQueue:
 
         result: list[ReviewItem] = await asyncio.to_thread(self._locked, read)
         return result
+
+
+def _masked(text: str | None) -> str | None:
+    """A reviewer's text, secrets masked, bounded; None when empty."""
+    if text is None or not text.strip():
+        return None
+    return mask_secrets(text.strip()[:MAX_TEXT])
+
+
+def _apply(
+    item: ReviewItem,
+    opinion: Opinion,
+    status: Status,
+    answer: str | None,
+    wrong_claim: str | None,
+) -> tuple[bool, bool]:
+    """Apply ``opinion`` to ``item`` (see ``ReviewQueue.decide``); return whether the outcome
+    changed and whether only the opinions did (a second reviewer's)."""
+    mine = item.status == "pending" or item.decided_by == opinion.by
+    if not mine:  # a second reviewer: recorded for agreement, the first decision stands
+        item.opinions = [o for o in item.opinions if o.by != opinion.by] + [opinion]
+        return False, True
+    if item.status not in ("pending", status):
+        return False, False  # the same reviewer turning it around: a conflict
+    corrected = _masked(answer) if opinion.decision == "corrected" else None
+    if item.status == status and corrected is None:
+        return False, False  # the same decision again
+    item.status = status
+    item.decided_by = opinion.by
+    item.decided_at = opinion.at
+    item.comment = opinion.comment
+    if corrected is not None:
+        item.corrected_answer = corrected
+        item.wrong_claim = _masked(wrong_claim)
+    item.opinions = [o for o in item.opinions if o.by != opinion.by] + [opinion]
+    return True, False

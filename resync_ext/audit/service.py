@@ -5,6 +5,11 @@ why), then applied to the memory's state. If the process dies in between, :meth:
 at start and before each audit pass) re-applies every recorded decision whose memory still says
 ``flagged``, so no decision is ever lost.
 
+A reviewer may also decide a memory the auditor kept (``audited_ok``: a spot check, which is what
+measures the auditor's recall) or removed (``rejected_by_auditor``: approving it restores it to
+retrieval); it is filed into a batch with the auditor's verdict first, so the record is the same.
+A correction approves the memory with the reviewer's answer stored beside the original.
+
 A chat turn's new memory is audited soon after it is stored (:meth:`audit_soon`): the ids of a
 burst of turns are gathered for ``FRESH_AUDIT_DELAY_S`` and judged in one background task, whose
 failure is logged and never reaches the user.
@@ -18,9 +23,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from resync_ext import metrics
-from resync_ext.audit.auditor import Auditor, PassSummary
-from resync_ext.audit.review_queue import ReviewItem, ReviewQueue
+from resync_ext.audit.auditor import Auditor, PassSummary, review_item, verdict_of
+from resync_ext.audit.errors import ItemNotFound
+from resync_ext.audit.metrics import auditor_metrics
+from resync_ext.audit.review_queue import Action, ReviewItem, ReviewQueue
 from resync_ext.debounce import Debouncer
+from resync_ext.errors import ResyncError
+from resync_ext.memory.errors import MemoryStoreError
 
 if TYPE_CHECKING:
     from resync_ext.memory.models import Memory
@@ -28,8 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_OF = {"approve": "approved", "reject": "rejected"}
 FRESH_AUDIT_DELAY_S = 2.0
+#: States the auditor leaves a memory in that a reviewer may decide without a flag.
+JUDGED_UNFLAGGED = ("audited_ok", "rejected_by_auditor")
 
 
 class AuditService:
@@ -47,6 +57,8 @@ class AuditService:
         self.store = store
         self.queue = queue
         self.auditor = auditor
+        #: Told of every decided memory a program can learn from: approved ones (demonstrations
+        #: for their agent) and rejected ones with a reason (counter-examples for the judge).
         self.on_approved = on_approved
         self.fresh: Debouncer[str] = Debouncer(
             fresh_delay_s, self._audit_fresh, name="resync-audit-fresh", log=log
@@ -70,13 +82,26 @@ class AuditService:
     async def decide(
         self,
         memory_id: str,
-        action: Literal["approve", "reject"],
+        action: Action,
         *,
         user: str,
         comment: str | None = None,
+        answer: str | None = None,
+        wrong_claim: str | None = None,
     ) -> ReviewItem:
         """Record a reviewer's decision and apply it to the memory."""
-        item, changed = await self.queue.decide(memory_id, action, user=user, comment=comment)
+        kw: dict[str, Any] = {
+            "user": user,
+            "comment": comment,
+            "answer": answer,
+            "wrong_claim": wrong_claim,
+        }
+        try:
+            item, changed = await self.queue.decide(memory_id, action, **kw)
+        except ItemNotFound:
+            if not await self._file_judged(memory_id):
+                raise
+            item, changed = await self.queue.decide(memory_id, action, **kw)
         if changed:
             await self._apply(item)
             metrics.REVIEW_DECISIONS.labels(item.status).inc()
@@ -89,17 +114,71 @@ class AuditService:
             )
         return item
 
+    async def decide_many(
+        self,
+        memory_ids: list[str],
+        action: Literal["approve", "reject"],
+        *,
+        user: str,
+        comment: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Decide each memory in turn; a bad id is reported in its result and stops nothing."""
+        results: list[dict[str, Any]] = []
+        for memory_id in dict.fromkeys(memory_ids):  # each once, in the order given
+            try:
+                item = await self.decide(memory_id, action, user=user, comment=comment)
+            except (ResyncError, MemoryStoreError) as e:
+                code = int(getattr(e, "http_status", 400))
+                reason = "not_found" if code == 404 else "conflict" if code == 409 else "invalid"
+                results.append(
+                    {"memory_id": memory_id, "ok": False, "reason": reason, "message": str(e)}
+                )
+                continue
+            results.append({"memory_id": memory_id, "ok": True, "status": item.status})
+        return results
+
+    async def item_for(self, memory_id: str) -> ReviewItem:
+        """The review card of a memory: its filed item, else one built from the memory."""
+        item = await self.queue.find(memory_id)
+        if item is not None:
+            return item
+        memory = await self.store.get(memory_id)
+        item = review_item(memory, verdict_of(memory))
+        if (review := memory.metadata.review) is not None:
+            item.status = "rejected" if memory.metadata.state == "rejected" else "approved"
+            item.decided_by, item.decided_at, item.comment = review.by, review.at, review.comment
+            item.corrected_answer, item.wrong_claim = review.corrected_answer, review.wrong_claim
+        return item
+
+    async def _file_judged(self, memory_id: str) -> bool:
+        """File a judged but unflagged memory for review; False when it is not one."""
+        try:
+            memory = await self.store.get(memory_id)
+        except (ResyncError, MemoryStoreError):
+            return False
+        if memory.metadata.state not in JUDGED_UNFLAGGED or memory.metadata.audit is None:
+            return False
+        await self.queue.add_items([review_item(memory, verdict_of(memory))])
+        return True
+
     async def _apply(self, item: ReviewItem) -> None:
         state = item.status
-        review = {"by": item.decided_by, "at": item.decided_at, "comment": item.comment}
+        review = {
+            "by": item.decided_by,
+            "at": item.decided_at,
+            "comment": item.comment,
+            "corrected_answer": item.corrected_answer,
+            "wrong_claim": item.wrong_claim,
+        }
         memory = await self.store.set_state(
-            item.memory_id, state, expect={"flagged", state}, review=review
+            item.memory_id, state, expect={"flagged", item.auditor_state, state}, review=review
         )
-        if state == "approved" and self.on_approved is not None:
+        teaches = state == "approved" or bool(item.comment)
+        if teaches and self.on_approved is not None:
             try:
                 self.on_approved(memory)
             except Exception:
-                log.exception("review: could not add memory %s as a demonstration", item.memory_id)
+                log.exception("review: could not learn from memory %s", item.memory_id)
 
     async def reconcile(self) -> int:
         """Re-apply recorded decisions whose memory did not get them (a crash in between)."""
@@ -109,7 +188,12 @@ class AuditService:
                 memory = await self.store.get(item.memory_id)
             except Exception:
                 continue
-            if memory.metadata.state == "flagged":
+            meta = memory.metadata
+            undecided = meta.state in ("flagged", item.auditor_state) and meta.state != item.status
+            uncorrected = item.corrected_answer is not None and (
+                meta.review is None or meta.review.corrected_answer != item.corrected_answer
+            )
+            if undecided or (uncorrected and meta.state == item.status):
                 await self._apply(item)
                 fixed += 1
         if fixed:
@@ -125,7 +209,8 @@ class AuditService:
         return summary
 
     async def metrics(self) -> dict[str, Any]:
-        """Memories by state now, auditor verdicts and review decisions by day."""
+        """Memories by state now, verdicts and decisions by day, and the auditor measured against
+        the reviewers (``resync_ext.audit.metrics``)."""
         by_state = await self.store.counts()
         verdicts_by_day: dict[str, Counter[str]] = {}
         for p in self.auditor.history():
@@ -133,11 +218,15 @@ class AuditService:
             bucket = verdicts_by_day.setdefault(day, Counter())
             for key in ("ok", "flagged", "rejected", "errors"):
                 bucket[key] += int(p.get(key, 0))
+        decided = await self.queue.decisions()
+        pending = sum(b["pending"] for b in await self.queue.list_batches())
         decisions_by_day: dict[str, Counter[str]] = {}
-        for item in await self.queue.decisions():
+        for item in decided:
             day = (item.decided_at or "")[:10]
             decisions_by_day.setdefault(day, Counter())[item.status] += 1
         return {
+            **auditor_metrics(decided, self.auditor.reject_confidence),
+            "pending": pending,
             "by_state": by_state,
             "verdicts": _total(verdicts_by_day),
             "decisions": _total(decisions_by_day),

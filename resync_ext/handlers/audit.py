@@ -18,8 +18,12 @@ class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     memory_id: str = Field(min_length=1, max_length=200)
-    action: Literal["approve", "reject"]
+    action: Literal["approve", "reject", "correct"]
     comment: str | None = Field(default=None, max_length=4000)
+    #: The corrected answer (required with "correct"); stored beside the original.
+    answer: str | None = Field(default=None, max_length=8000)
+    #: Which claim of the original answer was wrong (optional, with "correct").
+    wrong_claim: str | None = Field(default=None, max_length=1000)
 
 
 class BatchSummary(BaseModel):
@@ -103,7 +107,7 @@ class BatchHandler(AuditHandler):
 
 
 class ReviewHandler(AuditHandler):
-    """Approve or reject a flagged memory."""
+    """Approve, reject or correct a flagged memory."""
 
     permissions = {"post": WRITE}
     openapi = {
@@ -119,7 +123,12 @@ class ReviewHandler(AuditHandler):
         """Record the decision with who and when; answer the updated review item."""
         req = self.body_model(ReviewRequest)
         item = await self.audit.decide(
-            req.memory_id, req.action, user=self.user_name, comment=req.comment
+            req.memory_id,
+            req.action,
+            user=self.user_name,
+            comment=req.comment,
+            answer=req.answer,
+            wrong_claim=req.wrong_claim,
         )
         self.write_json(item)
 

@@ -61,6 +61,10 @@ class ReviewInfo(BaseModel):
     by: str
     at: str = Field(default_factory=utc_now)
     comment: str | None = None
+    #: A reviewer's corrected answer (the original stays in ``MemoryMetadata.answer``).
+    corrected_answer: str | None = None
+    #: Which claim of the original answer was wrong, in the reviewer's words.
+    wrong_claim: str | None = None
 
 
 class MemoryMetadata(BaseModel):
@@ -78,6 +82,13 @@ class MemoryMetadata(BaseModel):
     state: State = "new"
     audit: AuditInfo | None = None
     review: ReviewInfo | None = None
+
+    @property
+    def final_answer(self) -> str:
+        """The answer retrieval and demonstrations use: the reviewer's correction, if any."""
+        if self.review is not None and self.review.corrected_answer:
+            return self.review.corrected_answer
+        return self.answer
 
 
 class Memory(BaseModel):
@@ -115,11 +126,15 @@ def memory_from_payload(
     meta["agent_id"] = payload.get("agent_id") or ""
     meta.setdefault("question", "")
     meta.setdefault("answer", "")
+    metadata = MemoryMetadata.model_validate(meta)
+    text = payload.get("data", "")
+    if metadata.final_answer != metadata.answer:  # a corrected turn is offered as corrected
+        text = turn_text(metadata.question, metadata.final_answer)
     return Memory(
         id=str(memory_id),
-        text=payload.get("data", ""),
+        text=text,
         created_at=payload.get("created_at") or "",
-        metadata=MemoryMetadata.model_validate(meta),
+        metadata=metadata,
         score=score,
     )
 

@@ -79,6 +79,12 @@ async def test_a_pass_writes_one_batch_file_in_the_spec_shape(queue: ReviewQueue
         "decided_by",
         "decided_at",
         "comment",
+        # issue 19: the correction beside the original, what the auditor had done with the
+        # memory, and every reviewer's decision (for agreement)
+        "corrected_answer",
+        "wrong_claim",
+        "auditor_state",
+        "opinions",
     }
     assert data["items"][0]["status"] == "pending"
     assert await queue.add_items([]) is None
