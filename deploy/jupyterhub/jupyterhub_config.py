@@ -2,7 +2,8 @@
 
 Try it with ``make team`` (the simulator and this Hub, see scripts/run-team.sh), or by hand::
 
-    RESYNC_TWS_URL=http://127.0.0.1:31116 .venv/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+    RESYNC_TWS_URL=http://127.0.0.1:31116 \\
+        .venv/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 then log in at http://127.0.0.1:8000 as ``ana`` (an analyst; DummyAuthenticator: any password)
 and open http://127.0.0.1:8000/services/resync/resync/api/health.
@@ -26,6 +27,7 @@ services little else): ``RESYNC_TWS_URL``, ``RESYNC_LM_MODEL``, ``RESYNC_QDRANT_
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from resync_ext.hub.service import (
@@ -72,6 +74,12 @@ c.Authenticator.allowed_users = {u for users in TEAM.values() for u in users} | 
 
 # -- users' own servers: their panels reach the service with their own Hub token -------------
 c.JupyterHub.spawner_class = "simple"  # SimpleLocalProcessSpawner: no system users needed
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+# A user's server runs the panels (resync_ext.kernel), not a Resync of its own: the team's memory,
+# review queue and schedules are the service's.
+c.Spawner.args = ["--ServerApp.jpserver_extensions={'resync_ext': False}"]
+if os.geteuid() == 0:  # a Hub run as root (a container) starts users' servers as root too
+    c.Spawner.args.append("--allow-root")
 c.Spawner.server_token_scopes = server_token_scopes()
 
 # -- Resync, once, for everybody -------------------------------------------------------------

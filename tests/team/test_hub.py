@@ -202,4 +202,31 @@ def test_the_audit_schedule_runs_on_the_service(hub: HubProcess, panel_client: A
     assert scheduler["ok"] and "this server runs the shared jobs" in scheduler["detail"]
 
 
+def test_a_users_own_server_gets_a_token_with_their_resync_scopes(
+    hub: HubProcess, tokens: dict[str, str]
+) -> None:
+    """SimpleLocalProcessSpawner starts ana's server: its JUPYTERHUB_API_TOKEN (what her panels
+    use) carries her Resync scopes and no more, and it runs no Resync of its own."""
+    auth = {"Authorization": f"token {tokens['ana']}"}
+    api = f"{hub.url}/hub/api/users/ana"
+    with httpx.Client(headers=auth, timeout=30, trust_env=False) as http:
+        assert http.post(f"{api}/server").status_code in (201, 202)
+        hub.wait(
+            lambda: http.get(api).json()["servers"].get("", {}).get("ready"), 90, "ana's server"
+        )
+        server_tokens = [
+            t
+            for t in http.get(f"{api}/tokens").json()["api_tokens"]
+            if t["note"].startswith("Server")
+        ]
+        assert len(server_tokens) == 1, server_tokens
+        scopes = set(server_tokens[0]["scopes"])
+        assert {"access:services!service=resync", "custom:resync:read"} <= scopes
+        assert not scopes & {"custom:resync:write", "custom:resync:execute", "custom:resync:admin"}
+        assert http.get(f"{hub.url}/user/ana/api/status").status_code == 200
+        own = http.get(f"{hub.url}/user/ana/resync/api/health")
+        assert own.status_code == 404, "the user's server must not run Resync itself"
+        assert http.delete(f"{api}/server").status_code in (202, 204)
+
+
 __all__ = ["lm_stub", "script", "sim"]
