@@ -53,8 +53,9 @@ async def panel(server: RunningServer) -> AsyncIterator[ChatPanel]:
 async def test_enter_streams_a_markdown_answer_with_one_evidence_row_per_tool_call(
     panel: ChatPanel, server: RunningServer
 ) -> None:
-    assert [o[1] for o in panel.agent_picker.options] == ["tws-troubleshooter", "tws-analyzer"]
-    assert "why jobs failed" in panel.agent_about.value
+    options = [o[1] for o in panel.agent_picker.options]
+    assert options == ["auto", "tws-troubleshooter", "tws-analyzer"]
+    assert panel.agent_picker.value == "auto" and "whole plan" in panel.agent_about.value
     panel.input.value = "   "  # blank: nothing is sent
     assert panel.turns == []
     panel.input.value = "Why did PAYROLL_EXTRACT fail last night?"  # what Enter syncs
@@ -148,7 +149,7 @@ async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_re
     view = panel.send("SLOW: is AGT_WIN02 linked?")
     assert view is not None
     await until(lambda: len(view.calls) > 0)
-    panel._conns["tws-troubleshooter"].close()  # as when the server goes away
+    panel._conns["auto"].close()  # as when the server goes away
     await view.wait(10)
     assert [e["code"] for e in view.errors] == ["disconnected"]
     assert "send again to reconnect" in view.errors_html.value
@@ -170,8 +171,8 @@ async def test_the_agent_list_follows_the_servers_configuration(
         await until(lambda: "Edited while the panel is open" in panel.agent_about.value, 30)
     finally:
         server.agents_config.write_text(original)
-    await until(lambda: "why jobs failed" in panel.agent_about.value, 30)
-    assert panel.agent_picker.value == "tws-troubleshooter"
+    await until(lambda: "whole plan" in panel.agent_about.value, 30)
+    assert panel.agent_picker.value == "auto"
 
 
 def test_sending_outside_an_event_loop_says_where_the_panel_runs(server: RunningServer) -> None:
