@@ -23,6 +23,7 @@ pids+=($!)
 # The Hub keeps its database and cookie secret in its working directory, beside the venv.
 CONFIG="$PWD/deploy/jupyterhub/jupyterhub_config.py"
 JUPYTERHUB="$PWD/$VENV/bin/jupyterhub"
-(cd "$HUB_DIR" && exec "$JUPYTERHUB" -f "$CONFIG") &
+# Its own session: Ctrl-C reaches it once, through cleanup (a second signal stalls its shutdown).
+(cd "$HUB_DIR" && exec setsid "$JUPYTERHUB" -f "$CONFIG") &
 pids+=($!)
 wait -n "${pids[@]}"

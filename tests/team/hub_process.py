@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.server_process import free_port
 
@@ -121,15 +121,21 @@ class HubProcess:
         return str(r.json()["token"])
 
     def stop(self) -> None:
-        """Stop the Hub and its children (the proxy and the service), then reap them."""
+        """Stop the Hub, which stops the service and the proxy; kill whatever outlives it.
+
+        The Hub starts the service and the proxy in sessions of their own, so they are found
+        by ancestry (psutil) before the Hub goes, and killed by pid if still there after.
+        """
         if self.proc is None or self.proc.poll() is not None:
             return
+        children = psutil.Process(self.proc.pid).children(recursive=True)
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=45)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()
             self.proc.wait(timeout=10)
-        # the service and the proxy are in the Hub's session; none may outlive the test
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        psutil.wait_procs(children, timeout=10)
