@@ -8,6 +8,7 @@ scheduler on the server's loop; ``stop_extension`` stops everything and never ra
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -17,6 +18,7 @@ from resync_ext import __version__
 from resync_ext.config_check import validate_settings
 from resync_ext.errors import ConfigError
 from resync_ext.handlers import collect_routes
+from resync_ext.redact import install_log_filter
 from resync_ext.services import Services
 from resync_ext.settings import ResyncSettings
 
@@ -71,6 +73,10 @@ class ResyncApp(ResyncSettings, ExtensionApp):
         """Validate the configuration and build the services (cheap constructors only)."""
         self.settings["resync_app"] = self
         self.settings["resync_version"] = __version__
+        # What Resync logs is masked (resync_ext.redact): records of the server's log, and
+        # those of the resync_ext.* module loggers where they are written (the root's handlers).
+        for logger in (self.log, logging.getLogger("resync_ext"), logging.getLogger()):
+            install_log_filter(logger)
         self.config_error: ConfigError | None = None
         try:
             validate_settings(self)

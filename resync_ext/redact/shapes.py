@@ -33,8 +33,8 @@ KEY_WORDS = "|".join(
     )
 )
 _SEP = r"[\"']?[ \t]*(?::=|=>|[:=])[ \t]*"
-# a quoted value (escapes kept inside) or a bare word up to a delimiter
-_VALUE = r"(?:\"((?:[^\"\\\r\n]|\\.)*)\"|'((?:[^'\\\r\n]|\\.)*)'|([^\s\"',;&<>]+))"
+# a quoted value (escapes kept inside; the engine masks inside the quotes) or a bare word
+_VALUE = r"(\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\\\r\n]|\\.)*'|[^\s\"',;&<>]+)"
 _WORD = r"[\"']?([^\s\"']+)[\"']?"
 # Words that follow "password is" in prose without being one.
 _PROSE = frozenset(
@@ -43,14 +43,14 @@ _PROSE = frozenset(
     b"masked unknown null none blank different mandatory accepted rejected".split()
 )
 # Environment dumps print PWD=<the working directory>: a path, not a password.
-_PATH_START = (b"/", b"~", b"$", b".")
+_PATH_START = (b"/", b"~", b"$", b".", b"\\")
 
 
 def _not_a_value(match: bytes, secret: bytes) -> bool:
-    # MySQL's "Access denied ... (using password: YES)" says whether one was given
-    if secret.rstrip(b").").lower() in (b"yes", b"no"):
-        return True
-    return match[:3].lower() == b"pwd" and (secret.startswith(_PATH_START) or secret[1:3] == b":\\")
+    if len(secret) <= 4 and secret.rstrip(b").").lower() in (b"yes", b"no"):
+        return True  # MySQL's "Access denied ... (using password: YES)": whether one was given
+    path = secret[:1] in _PATH_START or secret[1:3] == b":\\"
+    return path and match[:3].lower() == b"pwd"  # PWD=/home/x: the working directory
 
 
 def _is_prose(match: bytes, secret: bytes) -> bool:

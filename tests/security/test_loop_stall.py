@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from resync_ext.chat.frames import OutboundFrame
 from resync_ext.chat.turns import TurnService
 from resync_ext.memory.models import Memory, MemoryMetadata
 from resync_ext.tws.client import TWSClient
+from resync_ext.tws.simulator.testing import run_in_thread
 from resync_ext.tws.tools import build_tools
 from tests.agents.conftest import registry
 
@@ -59,30 +58,19 @@ def adversarial_log(size: int = 1 << 20) -> str:
     return wide + "\n" + text + wide + "\n" + "extract aborted\n"
 
 
+def adversarial_scenario(log: str) -> dict[str, Any]:
+    """Return night_failures with PAYROLL_EXTRACT's job log replaced by ``log``."""
+    spec: dict[str, Any] = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
+    job = next(j for s in spec["job_streams"] for j in s["jobs"] if j["name"] == "PAYROLL_EXTRACT")
+    job["log"] = log
+    return spec
+
+
 @pytest.fixture
 def sim_thread() -> Iterator[Any]:
-    """Serve night_failures, PAYROLL_EXTRACT's log replaced, on a loop in another thread."""
-    from resync_ext.tws.simulator.server import start_simulator
-
-    spec = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
-    job = next(j for s in spec["job_streams"] for j in s["jobs"] if j["name"] == "PAYROLL_EXTRACT")
-    job["log"] = adversarial_log()
-    loop = asyncio.new_event_loop()
-    ready: queue.Queue[Any] = queue.Queue()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        ready.put(loop.run_until_complete(start_simulator(spec)))
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    running = ready.get(timeout=60)
-    yield running
-    asyncio.run_coroutine_threadsafe(running.stop(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=30)
-    loop.close()
+    """Serve the adversarial scenario from its own thread and loop."""
+    with run_in_thread(adversarial_scenario(adversarial_log())) as sim:
+        yield sim
 
 
 class Store:
@@ -116,6 +104,9 @@ class Registry:
 
     def lm_for(self, agent_id: str) -> Any:
         return self.lm
+
+    def get(self, agent_id: str) -> Any:
+        return self.real.get(agent_id)
 
 
 async def run_turn_measuring_stall(sim: Any, registry: Any) -> tuple[float, list[Any], Store]:
@@ -169,4 +160,13 @@ async def test_a_turn_reading_a_1mb_adversarial_log_never_stalls_the_loop(
     print(f"worst loop stall {worst * 1000:.1f} ms; log read: {read[0].summary[:300]!r}")
     assert "ORA-01017" in read[0].summary, "what the log says came back"
     assert SECRET not in wire and SECRET not in json.dumps(store.added)
+    # the premise: the whole megabyte went through masking, screening and the lookup
+    client = TWSClient(sim_thread.url, user="demo", password="demo", max_log_bytes=4 << 20)
+    try:
+        read_all = await build_tools(client)["get_job_log"]("PAYROLL_EXTRACT")
+    finally:
+        await client.aclose()
+    assert (
+        read_all["lines"] >= adversarial_log().count("\n") and "log_lines_left_out" not in read_all
+    )
     assert worst < STALL_BOUND_S, f"the event loop stalled {worst * 1000:.0f} ms"
