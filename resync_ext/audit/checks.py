@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from resync_ext.agents.evidence import candidate_names
 from resync_ext.agents.explain import evidence_texts
-from resync_ext.agents.grounding import check, claims, sentences
+from resync_ext.agents.grounding import VOCABULARY, check, claims, sentences
 
 FindingKind = Literal["unsupported", "status", "object", "unsafe"]
 MAX_TEXT = 20_000  # an answer or evidence text is cut here before any matching
@@ -42,7 +42,7 @@ _CLASS_WORDS: dict[str, tuple[str, ...]] = {
 _WORD_CLASS = {w: c for c, words in _CLASS_WORDS.items() for w in words}
 _STATUS_WORD = re.compile(r"\b(" + "|".join(sorted(_WORD_CLASS, key=len, reverse=True)) + r")\b")
 # "is ERROR (ABEND)", "(ABEND, return code 12)", "attempt 2 SUCC": the statuses evidence records.
-_EVIDENCE_JOB = re.compile(r"(?<![\w#.])([A-Z0-9][A-Z0-9_#.\-]*[A-Z0-9])\b")
+_EVIDENCE_JOB = re.compile(r"([A-Z0-9][A-Z0-9_#.\-]*[A-Z0-9])(?= \(| is | in )")
 _RC = re.compile(r"\b(?:return code|rc|exit code)\s*(?:of|is|was|=|:)?\s*(-?\d+)\b", re.I)
 _LIST_HEAD = re.compile(r"^\d+ jobs(?: \(of \d+\))?:\s*")
 _NEGATION = re.compile(r"\b(?:not|no|never|n't|neither|nor|without|unless|until|if|whether)\b")
@@ -114,7 +114,9 @@ def _job_facts(texts: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
 
 
 def _looks_named(word: str) -> bool:
-    return "_" in word or any(c.isdigit() for c in word)
+    """A job name as HWA writes them (``PAYROLL_EXTRACT``, ``MAKEPLAN``), not a status word."""
+    parts = word.split(".")
+    return all(len(p) >= 3 and p not in VOCABULARY for p in parts)
 
 
 def _about(clause: str, job: str) -> str:
@@ -131,7 +133,8 @@ def _named(sentence: str, names: Sequence[str]) -> list[str]:
 
 def contradictions(answer: str, texts: Sequence[str]) -> list[Finding]:
     """Sentences that give one job a status or return code its evidence contradicts."""
-    facts = _job_facts(texts)
+    # Only names the evidence gives a status or return code (a workstation "(unlinked)" is not).
+    facts = {name: f for name, f in _job_facts(texts).items() if f[0] or f[1]}
     out: list[Finding] = []
     clauses = [c for s in sentences(answer[:MAX_TEXT]) for c in s.split(";")]
     for sentence in clauses:

@@ -45,6 +45,10 @@ class Judge(Protocol):
     ) -> Awaitable[Verdict | dict[str, Any]]: ...
 
 
+#: The least doubt (LM confidence x what the checks left unchecked) for an LM-only flag.
+LM_FLAG_DOUBT = 0.3
+
+
 def _coverage(report: CheckReport) -> float:
     """How much the checks could check: 0 with no claim, 1 from five claims on."""
     return min(report.claims_checked, 5) / 5
@@ -61,12 +65,18 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
       it could only be wrong about it.
     - unsupported claims alone: "suspicious", 0.6 + 0.05 per claim (up to four), +0.1 when the
       LM also doubts the answer, -0.05 when it finds it fine;
-    - nothing found: the LM decides what remains (cause, advice, safety). Its "incorrect" makes
-      the verdict "suspicious" at 0.35 + 0.25 x its confidence (at most 0.6: a small model alone
-      never gets an answer removed); its "suspicious" (by its instruction: a claim lacks evidence,
-      which the checks just verified is not so) and its "ok" make it "ok", at 0.55 + 0.2 x the
-      checks' coverage + 0.2 x its confidence (0.45 + 0.1 x coverage after a doubt). Without an
-      LM: "ok" at 0.5 + 0.4 x coverage.
+    - nothing found: the LM weighs what remains (cause, advice), and less remains the more the
+      checks could check: ``doubt = its confidence x (1 - 0.8 x coverage)`` (coverage: 0 with no
+      checkable claim, 1 from five on). Its "incorrect" with a doubt of at least
+      ``LM_FLAG_DOUBT`` makes the verdict "suspicious" at 0.3 + 0.3 x doubt (at most 0.6: a small
+      model alone never gets an answer removed); below it, and after its "suspicious" (by its
+      instruction: a claim lacks evidence, which the checks just verified is not so) the verdict
+      is "ok" at 0.45 + 0.1 x coverage, the LM's doubt in the reason; its "ok" gives "ok" at
+      0.55 + 0.2 x coverage + 0.2 x its confidence. Without an LM: "ok" at 0.5 + 0.4 x coverage.
+
+    Measured on the labelled set (tests/judge_set, ``python -m benchmarks.run --only judge``):
+    the issue's small model said "incorrect" or "suspicious" at 0.8 for every answer; through
+    this table such a judge flags only answers with few checkable claims.
     """
     hard = report.of("status", "object", "unsafe")
     if hard:
@@ -86,14 +96,14 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
     checked = f"All {report.claims_checked} checkable claims match the evidence."
     if lm is None:
         return Verdict(verdict="ok", confidence=round(0.5 + 0.4 * cov, 3), reason=checked)
-    if lm.verdict == "incorrect":
-        confidence = 0.35 + 0.25 * lm.confidence
+    doubt = lm.confidence * (1 - 0.8 * cov)
+    if lm.verdict == "incorrect" and doubt >= LM_FLAG_DOUBT:
         return Verdict(
             verdict="suspicious",
-            confidence=round(confidence, 3),
+            confidence=round(0.3 + 0.3 * doubt, 3),
             reason=f"{checked} The LM judge finds it incorrect: {lm.reason}",
         )
-    if lm.verdict == "suspicious":
+    if lm.verdict != "ok":
         return Verdict(
             verdict="ok",
             confidence=round(0.45 + 0.1 * cov, 3),

@@ -1,0 +1,180 @@
+"""The auditor's judge on a labelled set: precision and recall of "flag" (verdict not ok).
+
+The set is ``tests/judge_set/turns.json`` (built by ``tests/judge_set/build.py`` from turns the
+real agents answered on the evaluation cases' simulated nights): about half kept as answered
+(label ok), half with one planted error (a contradicted status or return code, a swapped error
+code, an invented name, the answer to another job's question, a claimed action).
+
+Judges measured, each as ``resync_ext.audit.judge.CheckedJudge`` over a different LM judge:
+
+- ``checks``: the deterministic checks alone (no LM);
+- ``scripted_flag_all``: a scripted LM that says "incorrect" at 0.8 for every answer, as the
+  embedded model did on an unseen night (issue 19): what the checks leave of such a judge;
+- ``scripted_ok_all``: a scripted LM that finds every answer fine (the checks alone decide);
+- ``embedded`` (not with ``--quick``; only when the embedded model is installed): the judge
+  program (agents/judge.py) on the embedded model, behind the checks, with the same model
+  judging alone as the baseline (``embedded_lm_alone``), and the seconds per turn.
+
+Run: ``python -m benchmarks.run --only judge`` (``--quick``: no embedded model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = ROOT / "tests" / "judge_set"
+
+
+def load_set(name: str = "turns") -> list[dict[str, Any]]:
+    """The labelled turns of ``tests/judge_set/<name>.json``."""
+    turns: list[dict[str, Any]] = json.loads((SETS / f"{name}.json").read_text(encoding="utf-8"))
+    return turns
+
+
+def scores(turns: list[dict[str, Any]], flags: list[bool]) -> dict[str, Any]:
+    """Precision and recall of ``flags`` against the labels (flag = positive)."""
+    tp = sum(1 for t, f in zip(turns, flags, strict=True) if f and t["label"] == "flag")
+    fp = sum(1 for t, f in zip(turns, flags, strict=True) if f and t["label"] != "flag")
+    fn = sum(1 for t, f in zip(turns, flags, strict=True) if not f and t["label"] == "flag")
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "missed": [
+            t["id"] for t, f in zip(turns, flags, strict=True) if not f and t["label"] == "flag"
+        ],
+        "false_flags": [
+            t["id"] for t, f in zip(turns, flags, strict=True) if f and t["label"] != "flag"
+        ],
+    }
+
+
+def scripted(verdict: str, confidence: float) -> Any:
+    """A scripted LM judge that gives every answer the same verdict."""
+
+    async def judge(*, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
+        return {"verdict": verdict, "confidence": confidence, "reason": "scripted verdict"}
+
+    return judge
+
+
+async def judge_all(judge: Any, turns: list[dict[str, Any]]) -> tuple[list[bool], float]:
+    """Each turn's flag under ``judge``, and the seconds per turn."""
+    from resync_ext.audit.judge import Verdict
+
+    flags = []
+    t0 = time.perf_counter()
+    for t in turns:
+        try:
+            raw = await judge(question=t["question"], answer=t["answer"], evidence=t["evidence"])
+            verdict = raw if isinstance(raw, Verdict) else Verdict.model_validate(raw)
+            flags.append(verdict.verdict != "ok")
+        except Exception as e:  # an unparseable verdict leaves the memory new: not a flag
+            print(f"   {t['id']}: no verdict ({type(e).__name__}: {e})", file=sys.stderr)
+            flags.append(False)
+    return flags, (time.perf_counter() - t0) / max(len(turns), 1)
+
+
+def _embedded_judge() -> Any:
+    """The judge program (agents/judge.py) on the embedded model, as the auditor builds it."""
+    import tempfile
+
+    from resync_ext.agents.registry import AgentRegistry
+    from resync_ext.agents.runner import make_judge
+    from resync_ext.llm import build_lm
+
+    data_dir = Path(os.environ.get("RESYNC_DATA_DIR") or Path(tempfile.gettempdir()) / "rb")
+    lm = build_lm(
+        data_dir=data_dir,
+        cache=False,
+        max_tokens=160,
+        local_model_path=os.environ.get("RESYNC_LOCAL_MODEL_PATH") or None,
+    )
+    registry = AgentRegistry(ROOT / "config" / "runtime.json")
+    registry.load()
+    return make_judge(registry.create_judge(), lm, history=False)
+
+
+def _rows(name: str, s: dict[str, Any], params: dict[str, Any], base: Any = None) -> list[Any]:
+    row = {"params": {**params, "tp": s["tp"], "fp": s["fp"], "fn": s["fn"]}}
+    out = []
+    for key in ("precision", "recall"):
+        b = None if base is None else round(base[key], 3)
+        out.append(
+            {
+                **row,
+                "name": f"judge_{key}_{name}",
+                "value": round(s[key], 3),
+                "unit": "ratio",
+                "baseline": b,
+                "ratio": round(s[key] / b, 3) if b else None,
+            }
+        )
+    print(
+        f"   {name}: precision {s['precision']:.3f} recall {s['recall']:.3f} "
+        f"missed {s['missed']} false flags {s['false_flags']}",
+        file=sys.stderr,
+    )
+    return out
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    """Measure each judge on the labelled set."""
+    from resync_ext.audit.judge import CheckedJudge
+
+    rows: list[dict[str, Any]] = []
+    for set_name, suffix in (("turns", ""), ("turns_heldout", "_heldout")):
+        turns = load_set(set_name)
+        params = {"set": set_name, "turns": len(turns)}
+        params["planted"] = sum(1 for t in turns if t["label"] == "flag")
+        for name, lm in (
+            ("checks", None),
+            ("scripted_flag_all", scripted("incorrect", 0.8)),
+            ("scripted_ok_all", scripted("ok", 0.9)),
+        ):
+            base = None
+            if lm is not None:  # the scripted LM judging alone: what the checks change
+                base = scores(turns, asyncio.run(judge_all(lm, turns))[0])
+            flags, _ = asyncio.run(judge_all(CheckedJudge(lm), turns))
+            rows += _rows(name + suffix, scores(turns, flags), params, base=base)
+    if quick:
+        return rows
+    # The embedded model on the development set (about 40 verdicts, twice); both sets with
+    # RESYNC_BENCH_JUDGE_ALL=1 (three times as long).
+    turns = load_set()
+    if os.environ.get("RESYNC_BENCH_JUDGE_ALL"):
+        turns += load_set("turns_heldout")
+    params = {"set": "all" if len(turns) > 50 else "turns", "turns": len(turns)}
+    params["planted"] = sum(1 for t in turns if t["label"] == "flag")
+    from benchmarks.bench_llm import _available
+
+    note = _available()
+    if note:
+        print(f"   bench_judge: embedded model skipped: {note}", file=sys.stderr)
+        return rows
+    lm_judge = _embedded_judge()
+    alone_flags, alone_s = asyncio.run(judge_all(lm_judge, turns))
+    alone = scores(turns, alone_flags)
+    rows += _rows("embedded_lm_alone", alone, params)
+    flags, per_turn = asyncio.run(judge_all(CheckedJudge(lm_judge), turns))
+    rows += _rows("embedded", scores(turns, flags), params, base=alone)
+    rows.append(
+        {
+            "name": "judge_seconds_per_turn_embedded",
+            "value": round(per_turn, 3),
+            "unit": "s",
+            "baseline": round(alone_s, 3),
+            "ratio": round(per_turn / alone_s, 3) if alone_s else None,
+            "params": {**params, "baseline_is": "the embedded model judging alone"},
+        }
+    )
+    return rows
