@@ -276,3 +276,46 @@ def changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[st
         lines.append(f"Jobs no longer failed: {', '.join(sorted(old_jobs - new_jobs))}.")
     when = previous.get("generated_at", "the previous report")
     return lines or [f"Nothing changed since {when}."]
+
+
+def _ratio_text(value: Any, reason: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else f"not measured yet ({reason})"
+
+
+def auditor_quality(metrics: dict[str, Any] | None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The auditor measured against the reviewers, from ``GET /resync/api/audit/metrics``.
+
+    Returns the lines the report states (precision, recall, reviewers' agreement, the reject
+    threshold beside the precision it gives) and one row per agent and per day.
+    """
+    if not metrics or "auditor" not in metrics:
+        return ["The server gave no auditor measures (the memory store is not available)."], []
+    a = metrics["auditor"]
+    kappa = metrics.get("kappa") or {}
+    reject = metrics.get("reject_precision") or {}
+    lines = [
+        f"**Auditor precision:** {_ratio_text(a.get('precision'), a.get('precision_reason'))}"
+        f" — {a['tp']} of {a['tp'] + a['fp']} flagged answers were found wrong by a reviewer",
+        f"**Auditor recall:** {_ratio_text(a.get('recall'), a.get('recall_reason'))}"
+        f" — {a['tp']} of {a['tp'] + a['fn']} wrong answers reviewers found had been flagged",
+        "**Reviewers' agreement (Cohen's κ):** "
+        + _ratio_text(kappa.get("value"), kappa.get("reason"))
+        + f" over {kappa.get('items', 0)} item(s) decided by two reviewers",
+        "**Reject threshold** (`audit_reject_confidence`): "
+        f"{metrics.get('audit_reject_confidence')} — an 'incorrect' verdict at or above it "
+        "was really wrong in "
+        + _ratio_text(reject.get("precision"), "no such verdict decided yet")
+        + f" of {reject.get('decided', 0)} decided case(s)",
+    ]
+    rows = [
+        {"scope": f"agent {agent}", **{k: s.get(k) for k in _QUALITY_KEYS}}
+        for agent, s in (metrics.get("auditor_by_agent") or {}).items()
+    ]
+    rows += [
+        {"scope": f"day {s.get('day') or '?'}", **{k: s.get(k) for k in _QUALITY_KEYS}}
+        for s in metrics.get("auditor_by_day") or []
+    ]
+    return lines, rows
+
+
+_QUALITY_KEYS = ("precision", "recall", "tp", "fp", "fn", "tn")
