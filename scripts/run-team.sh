@@ -22,8 +22,12 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 # The Hub keeps its database and cookie secret in its working directory, beside the venv.
 CONFIG="$PWD/deploy/jupyterhub/jupyterhub_config.py"
-JUPYTERHUB="$PWD/$VENV/bin/jupyterhub"
+VENV_DIR=$(cd "$VENV" && pwd)
 # Its own session: Ctrl-C reaches it once, through cleanup (a second signal stalls its shutdown).
-(cd "$HUB_DIR" && exec setsid "$JUPYTERHUB" -f "$CONFIG") &
+# Bash starts background jobs with SIGINT ignored, which the Hub's children would inherit: the
+# service would then ignore the Hub's SIGINT and stop only on its SIGTERM, 30 s later.
+RESTORE_SIGINT='import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])'
+(cd "$HUB_DIR" && exec setsid "$VENV_DIR/bin/python" -c "$RESTORE_SIGINT" \
+  "$VENV_DIR/bin/jupyterhub" -f "$CONFIG") &
 pids+=($!)
 wait -n "${pids[@]}"
