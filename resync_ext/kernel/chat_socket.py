@@ -49,6 +49,7 @@ class ChatConnection:
         self.connect_timeout = connect_timeout
         self.agent: dict[str, Any] | None = None
         self._fresh: str | None = None  # the conversation this socket opened
+        self._closing = False
         self._ws: Any = None
 
     async def connect(self) -> ChatConnection:
@@ -87,8 +88,8 @@ class ChatConnection:
 
     @property
     def closed(self) -> bool:
-        """True before connecting and after the socket closed."""
-        return self._ws is None or self._ws.protocol is None
+        """True before connecting and once the socket was closed (or began closing)."""
+        return self._ws is None or self._ws.protocol is None or self._closing
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Write one frame."""
@@ -145,6 +146,7 @@ class ChatConnection:
     def close(self) -> None:
         """Start closing the socket (the loop finishes the closing handshake)."""
         if self._ws is not None:
+            self._closing = True
             self._ws.close()
 
     async def aclose(self, timeout: float = 2.0) -> None:

@@ -3,6 +3,11 @@
 Pure ipywidgets (JupyterLab and the classic notebook alike). Streaming runs as asyncio tasks on the
 kernel's own loop, so the panel stays responsive: Stop works while an answer streams. One socket
 per agent is kept open and shared by that agent's turns; frames are routed by their turn id.
+
+The turns with one agent form a conversation on the server (a follow-up such as "and its log?"
+is about the previous answer's subject). The panel shows which one and what it is about, resumes
+it when it has to open a new socket (the id goes with each question), and "New conversation"
+starts afresh.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from resync_ext.kernel.client import ResyncClient
 from resync_ext.kernel.errors import ResyncClientError
 from resync_ext.kernel.widgets.chat_turn import TurnView
 from resync_ext.kernel.widgets.render import error_html, note_html
+from resync_ext.kernel.widgets.suggestions import SuggestionsView
 
 
 class ChatPanel(widgets.VBox):
     """Chat with a Resync agent; every turn stays visible with its evidence."""
 
-    def __init__(self, client: ResyncClient | None = None, agent: str | None = None) -> None:
+    def __init__(self, client: ResyncClient | None = None, agent: str | None = "auto") -> None:
         self.client = client or ResyncClient()
         self.turns: list[TurnView] = []
         self._views: dict[str, TurnView] = {}
         self._conns: dict[str, ChatConnection] = {}
+        self._sent_on: dict[str, ChatConnection] = {}  # the socket each turn was asked on
         self._connecting: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._numbers = itertools.count(1)
@@ -49,20 +56,37 @@ class ChatPanel(widgets.VBox):
             description="Stop", button_style="warning", icon="stop", disabled=True
         )
         self.status = widgets.HTML()
+        #: The conversation of each agent's turns (ids from the server's frames).
+        self.conversations: dict[str, str] = {}
+        self._subjects: dict[str, str] = {}
+        self.conversation_html = widgets.HTML()
+        self.new_button = widgets.Button(
+            description="New conversation", icon="plus", tooltip="Forget what this chat was about"
+        )
+        self.new_button.on_click(lambda _b: self.new_conversation())
+        # An empty chat offers questions about tonight's plan; a click asks one.
+        self.suggestions = SuggestionsView(self.client, on_pick=self.send)
         self._set_agents(self.client.agents(), agent)
         self.agent_picker.observe(self._on_agent, names="value")
+        self._show_conversation()
         self.input.observe(self._on_input, names="value")
         self.send_button.on_click(lambda _b: self.send())
         self.stop_button.on_click(lambda _b: self.stop())
         super().__init__(
             [
                 widgets.HBox([self.agent_picker, self.agent_about]),
+                widgets.HBox([self.conversation_html, self.new_button]),
+                self.suggestions,
                 self.history,
                 widgets.HBox([self.input, self.send_button, self.stop_button]),
                 self.status,
             ]
         )
         self.add_class("resync-chat")
+        suggesting = self.suggestions.refresh()
+        if suggesting is not None:
+            self._tasks.add(suggesting)
+            suggesting.add_done_callback(self._tasks.discard)
 
     # -- user actions -----------------------------------------------------------------------------
     def send(self, text: str | None = None) -> TurnView | None:
@@ -81,6 +105,7 @@ class ChatPanel(widgets.VBox):
         self.turns.append(view)
         self._views[view.turn_id] = view
         self.history.children = (*self.history.children, view)
+        self.suggestions.hide()
         self._update_buttons()
         self._spawn(self._start(view))
         return view
@@ -91,6 +116,26 @@ class ChatPanel(widgets.VBox):
             conn = self._conns.get(view.agent_id)
             if conn is not None:
                 self._spawn(conn.stop(view.turn_id))
+
+    def new_conversation(self) -> None:
+        """Stop the running turns, clear the chat and start a new conversation with the server
+        (the next question opens a new socket that resumes nothing; closing the old one stops
+        its turns on the server)."""
+        for conn in list(self._conns.values()):
+            self._spawn(conn.aclose())
+        self._conns.clear()
+        self.conversations.clear()
+        self._subjects.clear()
+        self.turns, self._views, self._sent_on = [], {}, {}
+        self.history.children = ()
+        self._show_conversation()
+        self._update_buttons()
+        # An empty chat again: offer tonight's questions, as a new panel does.
+        self.suggestions.dismissed = False
+        suggesting = self.suggestions.refresh()
+        if suggesting is not None:
+            self._tasks.add(suggesting)
+            suggesting.add_done_callback(self._tasks.discard)
 
     async def ask(self, text: str, timeout: float | None = None) -> TurnView:
         """Send ``text`` and wait for the turn to end (for scripts and tests)."""
@@ -137,6 +182,7 @@ class ChatPanel(widgets.VBox):
     async def _start(self, view: TurnView) -> None:
         try:
             conn = await self._connection(view.agent_id)
+            self._sent_on[view.turn_id] = conn
             await conn.ask(view.turn_id, view.question)
         except ResyncClientError as e:
             view.fail("connection", e.message)
@@ -146,8 +192,12 @@ class ChatPanel(widgets.VBox):
         async with self._connecting.setdefault(agent_id, asyncio.Lock()):
             conn = self._conns.get(agent_id)
             if conn is None or conn.closed:
-                conn = await self.client.chat(agent_id).connect()
+                # A new socket (first question, or after a disconnect) resumes the conversation.
+                resume = self.conversations.get(agent_id)
+                conn = await self.client.chat(agent_id, conversation=resume).connect()
                 self._conns[agent_id] = conn
+                if conn.conversation:
+                    self.conversations[agent_id] = conn.conversation
                 self._spawn(self._read(agent_id, conn))
             return conn
 
@@ -161,8 +211,9 @@ class ChatPanel(widgets.VBox):
                 await conn.aclose()
             if self._conns.get(agent_id) is conn:
                 del self._conns[agent_id]
+            # Only this socket's turns: a question sent meanwhile went on a new one.
             for view in self.running:
-                if view.agent_id == agent_id:
+                if self._sent_on.get(view.turn_id) is conn:
                     view.fail("disconnected", "the chat socket closed; send again to reconnect")
             self._update_buttons()
 
@@ -176,10 +227,36 @@ class ChatPanel(widgets.VBox):
             if kind == "error":
                 self.status.value = error_html(str(frame.get("code")), str(frame.get("message")))
             return
-        if view.apply(frame):
+        ended = view.apply(frame)
+        if kind == "final" and frame.get("conversation"):
+            self._follow(view.agent_id, frame)
+        if ended:
             self._update_buttons()
             if view.final and view.final.get("context"):
                 self._spawn(self._show_context(view, list(view.final["context"])))
+
+    def _follow(self, agent_id: str, final: dict[str, Any]) -> None:
+        """Keep the conversation the server says the turn belonged to, and its subject."""
+        conversation = str(final["conversation"])
+        if self.conversations.get(agent_id) != conversation:
+            self._subjects.pop(agent_id, None)  # the old one expired: a new one began
+        self.conversations[agent_id] = conversation
+        if final.get("subject"):
+            self._subjects[agent_id] = str(final["subject"])
+        self._show_conversation()
+
+    def _show_conversation(self) -> None:
+        agent_id = self.agent_picker.value
+        conversation = self.conversations.get(agent_id) if agent_id else None
+        if conversation is None:
+            self.conversation_html.value = note_html("New conversation")
+            return
+        turns = sum(1 for v in self.turns if v.agent_id == agent_id and v.final is not None)
+        subject = self._subjects.get(agent_id)
+        about = f", about {subject}" if subject else ""
+        self.conversation_html.value = note_html(
+            f"Conversation {conversation[:8]}: {turns} turn{'s' * (turns != 1)}{about}"
+        )
 
     async def _show_context(self, view: TurnView, ids: list[str]) -> None:
         view.show_context(await asyncio.to_thread(self._memories, ids))
@@ -209,6 +286,7 @@ class ChatPanel(widgets.VBox):
 
     def _on_agent(self, change: dict[str, Any]) -> None:
         self._describe(change["new"])
+        self._show_conversation()
 
     def _on_input(self, change: dict[str, Any]) -> None:
         # continuous_update=False: the value arrives on Enter (or when the box loses focus).

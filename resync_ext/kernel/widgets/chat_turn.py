@@ -1,8 +1,15 @@
-"""One turn of the chat panel: the question, the streamed answer, its evidence and its status."""
+"""One turn of the chat panel: the question, the streamed answer, its evidence and its status.
+
+While the operator waits, the status line says where the turn is: its place in the server's queue
+(``queued`` frames), then each stage as the server reaches it (``stage`` frames: reading the plan,
+found the facts, writing, ...); once it ended, what it cost and what it was about.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import time
 from html import escape
 from typing import Any
@@ -18,6 +25,24 @@ from resync_ext.kernel.widgets.render import (
     markdown_html,
     note_html,
 )
+
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s")
+
+
+def one_per_line(text: str) -> str:
+    """Keep each line of an answer on its own line in Markdown: the facts are written one per
+    line (verdict, cause, what it blocks, seen before), and Markdown would run them together
+    into one paragraph. Lines of one list, and of a fenced code block, stay together."""
+    lines = text.split("\n")
+    out = lines[:1]
+    fenced = lines[0].lstrip().startswith("```")
+    for before, line in itertools.pairwise(lines):
+        fence = line.lstrip().startswith("```")
+        keep = fenced or (_ITEM.match(before) and _ITEM.match(line))
+        out.append(("\n" if keep or not line.strip() or not before.strip() else "\n\n") + line)
+        fenced ^= fence
+    return "".join(out)
+
 
 #: Re-render the streamed Markdown at most this often (each render is one message to the page).
 RENDER_INTERVAL_S = 0.05
@@ -35,6 +60,10 @@ class TurnView(widgets.VBox):
         self.errors: list[dict[str, Any]] = []
         self.final: dict[str, Any] | None = None
         self.finished = False
+        #: Where the turn is: a stage label from the server, or None before the first one.
+        self.stage: str | None = None
+        #: The turn's place in the server's queue while it waits (1: next), else None.
+        self.queue_position: int | None = None
         self.started = time.monotonic()
         self._rendered_at = 0.0
         self._done = asyncio.Event()
@@ -46,14 +75,17 @@ class TurnView(widgets.VBox):
         self.context_html = widgets.HTML()
         self.errors_html = widgets.HTML()
         self.status_html = widgets.HTML(note_html("Working…"))
+        # The answer right under the question, the evidence (one row per TWS call, each one
+        # click away) after it: a plan-wide answer reads forty calls, which must not push the
+        # answer off the screen.
         super().__init__(
             [
                 self.question_html,
-                self.evidence,
                 self.answer_html,
                 self.errors_html,
-                self.context_html,
                 self.status_html,
+                self.evidence,
+                self.context_html,
             ],
             layout=widgets.Layout(border_left="3px solid #ccc", padding="2px 8px", margin="6px 0"),
         )
@@ -77,6 +109,13 @@ class TurnView(widgets.VBox):
             self._add_call(frame)
         elif kind == "tool_result":
             self._finish_call(frame)
+        elif kind == "queued":
+            self.queue_position = int(frame.get("position") or 0) or None
+            self._show_progress()
+        elif kind == "stage":
+            self.queue_position = None
+            self.stage = str(frame.get("label") or frame.get("stage") or "")
+            self._show_progress()
         elif kind == "error":
             self._show_error(str(frame.get("code") or "error"), str(frame.get("message") or ""))
         elif kind == "final":
@@ -104,14 +143,31 @@ class TurnView(widgets.VBox):
             await self._done.wait()
 
     # -- rendering ------------------------------------------------------------------------------
+    def _show_progress(self) -> None:
+        if self.finished:
+            return
+        if self.queue_position is not None:
+            ahead = self.queue_position - 1
+            text = (
+                "Waiting for the model: next in line"
+                if ahead == 0
+                else f"Waiting for the model: {ahead} question{'s' * (ahead != 1)} ahead"
+            )
+        else:
+            text = f"{(self.stage or 'working').capitalize()}…"
+        self.status_html.value = note_html(text)
+
     def _render_answer(self, streaming: bool) -> None:
         self._rendered_at = time.monotonic()
         text = self.answer
         if not text:
             return
         cursor = " ▍" if streaming else ""
+        # The agent that answered: for "auto", the one it handed the question to (final frame).
+        agent = str((self.final or {}).get("agent") or self.agent_id)
         self.answer_html.value = (
-            f'<div class="resync-answer"><b>Agent</b>:{markdown_html(text + cursor)}</div>'
+            f'<div class="resync-answer"><b class="resync-agent">{escape(agent)}</b>:'
+            f"{markdown_html(one_per_line(text) + cursor)}</div>"
         )
 
     def _add_call(self, frame: dict[str, Any]) -> None:
@@ -162,6 +218,8 @@ class TurnView(widgets.VBox):
         n = len(self.calls)
         parts = [f"{n} TWS call{'s' * (n != 1)}", f"{seconds:.1f} s"]
         if self.final is not None:
+            if self.final.get("subject"):
+                parts.append(f"about {self.final['subject']}")
             memory_id = self.final.get("memory_id")
             parts.append(f"remembered as {memory_id}" if memory_id else "not remembered")
         else:
