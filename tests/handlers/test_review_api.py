@@ -13,6 +13,7 @@ import pytest
 import yaml
 from tornado.httpclient import HTTPClientError
 
+from resync_ext.agents.demos import JUDGE_DEMOS_ID
 from resync_ext.agents.evidence import job_sentence
 from resync_ext.audit.errors import DecisionConflict
 from resync_ext.evaluation.cases import load_case
@@ -214,6 +215,15 @@ async def test_metrics_measure_the_auditor_and_the_reviewers(
         "review",
         body={"memory_id": kept.id, "action": "reject", "comment": "PAYROLL_EXTRACT abended"},
     )
+    # That rejection carries a reason: it becomes a counter-example for the judge, soon.
+    judge_demos = services.demos.path(JUDGE_DEMOS_ID)
+    for _ in range(100):
+        if judge_demos.is_file():
+            break
+        await asyncio.sleep(0.1)
+    saved = json.loads(judge_demos.read_text())["predictors"]
+    [demos] = [p["demos"] for p in saved.values()]
+    assert [d["reason"] for d in demos] == ["PAYROLL_EXTRACT abended"]
     m = await get(jp_fetch, "audit", "metrics")
     assert m["auditor_precision"] == pytest.approx(4 / 6, abs=1e-3)
     assert m["auditor_recall"] == pytest.approx(4 / 5, abs=1e-3)
