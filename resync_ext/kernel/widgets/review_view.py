@@ -96,6 +96,9 @@ def progress_text(reviewer: str, decided: int, left: int) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A measure's value: a number, or the ``value`` of ``{"value", "items", "reason"}``."""
+    if isinstance(value, dict):
+        value = value.get("value")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 

@@ -8,15 +8,25 @@ to the handler the panel's ipyevents widget registered for its comm messages.
 from __future__ import annotations
 
 import asyncio
+import html
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from resync_ext.evaluation.cases import load_case
 from resync_ext.kernel.errors import ApiError
-from resync_ext.kernel.review_client import ReviewClient, not_offered, raw_response
+from resync_ext.kernel.review_client import (
+    ReviewClient,
+    case_file_name,
+    not_offered,
+    raw_response,
+)
 from resync_ext.kernel.widgets.review_panel import ReviewPanel
-from tests.kernel.widgets.server import RunningServer, seed_batch
+from resync_ext.kernel.widgets.review_view import metrics_text
+from tests.kernel.widgets.server import RunningServer, resync_server, seed_batch
 from tests.kernel.widgets.test_review_parts import key
 
 pytestmark = pytest.mark.slow
@@ -27,6 +37,9 @@ TURNS = [
     ("tws-analyzer", "What error stopped PAYROLL_EXTRACT?"),
     ("tws-analyzer", "Is PAYROLL_EXTRACT safe to rerun now?"),
 ]
+#: Seconds the server keeps a plan read (the TWS client's TTL cache), and a little more.
+CACHE_TTL_S = 11.0
+LM_JUDGE = {"ResyncApp.judge_class": "resync_ext.audit.judge.LMJudge"}
 #: The loopback judge doubts each answer with another confidence (found by the question's
 #: words), so the batch holds a mix to sort. Below the auto-reject threshold: all are flagged.
 VERDICTS = {
@@ -38,6 +51,17 @@ VERDICTS = {
         ("safe to rerun", 0.5),
     )
 }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server whose judge is the LM alone, so the loopback LM's verdicts are the auditor's.
+
+    The default judge starts from deterministic checks that pass the scripted answer; this
+    module tests the panel, not the judge.
+    """
+    with resync_server(tmp_path_factory.mktemp("review-flow"), extra=LM_JUDGE) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +201,129 @@ def test_a_missing_endpoint_is_told_apart_and_disables_its_buttons(
     assert all(c.recheck_button.disabled for c in panel.cards)
     assert "cannot re-check" in panel.cards[0].recheck_button.tooltip
     assert "Not available: " in panel.limits.value and "buttons disabled" in panel.limits.value
+
+
+CORRECTED = "PAYROLL_EXTRACT abended with ORA-01017: the password of its database user expired."
+MORE = [
+    ("tws-troubleshooter", "Why is PAYROLL_EXTRACT in error today?"),
+    ("tws-troubleshooter", "Did PAYROLL_EXTRACT end badly?"),
+    ("tws-troubleshooter", "What happened to PAYROLL_EXTRACT overnight?"),
+]
+
+
+def test_correct_export_and_recheck_from_a_card(server: RunningServer, tmp_path: Path) -> None:
+    batch, (fixed, other, _third) = asyncio.run(seed_batch(server, MORE))
+    panel = ReviewPanel(server.client())
+    panel.export_dir = tmp_path
+    try:
+        panel.batch_picker.value = batch
+        assert panel.unavailable == {} and panel.limits.value == "", "the server offers them all"
+        card = panel.card(fixed)
+        assert card is not None
+        card.correct_button.click()
+        assert card.editor.is_open and panel.shortcuts.paused
+        assert card.editor.answer.value == card.item["answer"]  # prefilled with the answer
+        card.editor.save_button.click()  # unchanged: refused in the card, nothing sent
+        assert "same as before" in card.editor.note.value
+        assert server_item(server, batch, fixed)["status"] == "pending"
+        card.editor.answer.value = CORRECTED
+        card.editor.wrong_claim.value = "the job was not rerun by anyone"
+        card.editor.save_button.click()
+
+        stored = server_item(server, batch, fixed)
+        assert stored["status"] == "approved" and stored["corrected_answer"] == CORRECTED
+        assert stored["wrong_claim"] == "the job was not rerun by anyone"
+        assert stored["answer"] != CORRECTED, "the original is kept beside the correction"
+        assert not panel.shortcuts.paused and "Corrected:" in panel.message.value
+        card = panel.card(fixed)
+        assert card is not None and card.correct_button.disabled
+        body = card.body.value
+        assert body.index("Corrected answer") < body.index("Original answer")
+        assert "password of its database user expired" in body
+        assert "the job was not rerun by anyone" in body
+
+        # Export: the resync-eval case is written beside the notebook and shown.
+        card.export_button.click()
+        path = tmp_path / case_file_name(fixed)
+        case = load_case(path)
+        assert case.question == stored["question"]
+        assert "Saved the eval case to" in card.note.value and str(path) in card.note.value
+        assert "resync-eval-case" in card.note.value
+
+        # Re-check: nothing changed yet; then the job is rerun and succeeds on the plan.
+        target = panel.card(other)
+        assert target is not None
+        target.recheck_button.click()
+        first = panel.rechecks[other]
+        answered = str(first["answered_at"])
+        if first["changes"]:  # what the server found different, each named
+            assert f"Changed since {answered[11:16]}" in target.recheck_out.value
+            for change in first["changes"]:
+                assert html.escape(change["what"]) in target.recheck_out.value
+        else:
+            assert f"nothing changed since {answered[11:16]}" in target.recheck_out.value
+        plan = server.sim.plan
+        with plan.lock:
+            [job] = [j for j in plan.jobs if j.name == "PAYROLL_EXTRACT"]
+            before = job.run.status, job.run.return_code
+            job.run.status, job.run.return_code = "SUCC", 0
+        try:
+            time.sleep(CACHE_TTL_S)  # the server keeps a plan read that long
+            target.recheck_button.click()
+        finally:
+            with plan.lock:
+                job.run.status, job.run.return_code = before
+        shown = target.recheck_out.value
+        assert f"Changed since {answered[11:16]}" in shown and "SUCC" in shown, shown
+        assert "PAYROLL_EXTRACT: status changed" in shown
+        assert panel.card(other) is target, "a re-check does not rebuild the cards"
+    finally:
+        panel.close()
+
+
+def test_bulk_approval_needs_one_confirmation_then_shows_the_metrics(
+    server: RunningServer,
+) -> None:
+    batch, (one, two, three) = asyncio.run(seed_batch(server, MORE))
+    panel = ReviewPanel(server.client())
+    try:
+        panel.batch_picker.value = batch
+        panel.sort.value = "queue"
+        order = [c.memory_id for c in panel.cards]
+        for memory_id in (one, two):  # select two cards with the keys: s on each
+            while panel.current != memory_id:
+                press(panel, "j" if order.index(memory_id) > _at(order, panel.current) else "k")
+            press(panel, "s")
+        assert panel.selected == {one, two}
+        assert next(label for label, _v in panel.bulk.scope.options) == "Selected (2)"
+
+        panel.bulk.comment.value = "checked against the job logs"
+        panel.bulk.approve_button.click()
+        assert "Approve 2 selected items?" in panel.bulk.question.value
+        assert {server_item(server, batch, m)["status"] for m in (one, two)} == {"pending"}
+        panel.bulk.confirm_button.click()
+        for memory_id in (one, two):
+            stored = server_item(server, batch, memory_id)
+            assert stored["status"] == "approved"
+            assert stored["comment"] == "checked against the job logs"
+        assert server_item(server, batch, three)["status"] == "pending"
+        assert "Bulk: 2 of 2 decided." in panel.message.value and panel.selected == set()
+
+        # The rest, by filter: every pending card shown, rejected after the confirmation.
+        panel.pending_only.value = True
+        panel.bulk.scope.value = "shown"
+        panel.bulk.reject_button.click()
+        assert "Reject 1 shown item?" in panel.bulk.question.value
+        panel.bulk.confirm_button.click()
+        assert server_item(server, batch, three)["status"] == "rejected"
+        with server.client() as client:
+            metrics = client.metrics()
+        assert metrics["auditor_precision"] is not None
+        assert metrics_text(metrics) in html.unescape(panel.metrics_line.value)
+        assert "precision" in panel.metrics_line.value
+    finally:
+        panel.close()
+
+
+def _at(order: list[str], memory_id: str | None) -> int:
+    return order.index(memory_id) if memory_id in order else -1

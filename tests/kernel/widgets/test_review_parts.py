@@ -128,14 +128,14 @@ def test_reviewer_counts_and_metrics_line() -> None:
     assert decided_today(ITEMS, "ann", today="2026-12-04") == 1
     assert progress_text("ann", 12, 7) == "you (ann): 12 decided today, 7 left"
     line = metrics_text(
-        {"auditor_precision": 0.5, "auditor_recall": 1.0, "kappa": 0.333,
+        {"auditor_precision": 0.5, "auditor_recall": 1.0, "kappa": {"value": 0.333, "items": 3},
          "audit_reject_confidence": 0.9}
     )  # fmt: skip
     assert line == (
         "Auditor vs reviewers: precision 50% · recall 100% · κ between reviewers 0.33"
         " · auto-reject at confidence ≥ 0.90"
     )
-    none_yet = metrics_text({"auditor_precision": None, "kappa": None})
+    none_yet = metrics_text({"auditor_precision": None, "kappa": {"value": None, "items": 0}})
     assert "not measured yet" in none_yet
 
 
