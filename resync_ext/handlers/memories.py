@@ -9,9 +9,12 @@ from resync_ext.handlers.base import OpenAPI, ResyncHandler
 from resync_ext.handlers.permissions import ADMIN, READ
 from resync_ext.memory.models import EXCLUDED_FROM_RETRIEVAL, Memory, State
 
-#: The deepest window a listing or search may ask for (offset + limit): a search ranks three
-#: candidates per result, so this bounds one request's work at a few thousand vector hits.
-MAX_WINDOW = 1000
+#: The deepest window a search may ask for (offset + limit): it ranks three candidates per
+#: result, so this bounds one request at a few thousand vector hits (the store's MAX_SEARCH).
+MAX_SEARCH_WINDOW = 1000
+#: The deepest window a listing may ask for: a page at offset N reads N + limit points, and the
+#: audit report pages through at most 20 000 memories (kernel/audit_data.py's MEMORY_CAP).
+MAX_LIST_WINDOW = 20_000
 
 
 class MemoriesQuery(BaseModel):
@@ -23,15 +26,18 @@ class MemoriesQuery(BaseModel):
     state: State | None = None
     agent_id: str | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_WINDOW)
+    offset: int = Field(default=0, ge=0, le=MAX_LIST_WINDOW)
     include_rejected: bool = False
 
     @model_validator(mode="after")
     def _bounded_window(self) -> MemoriesQuery:
-        if self.offset + self.limit > MAX_WINDOW:
+        search = bool(self.query and self.query.strip())
+        window = MAX_SEARCH_WINDOW if search else MAX_LIST_WINDOW
+        if self.offset + self.limit > window:
+            what = "a search" if search else "a listing"
             raise ValueError(
-                f"offset + limit must be at most {MAX_WINDOW}: narrow the query "
-                "(state, agent_id, a more precise search) instead of paging deeper"
+                f"offset + limit must be at most {window} for {what}: narrow it "
+                "(state, agent_id, a more precise query) instead of paging deeper"
             )
         return self
 
@@ -64,8 +70,9 @@ class MemoriesHandler(ResyncHandler):
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "default 50"),
                 _param(
                     "offset",
-                    {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW},
-                    f"memories to skip (offset + limit at most {MAX_WINDOW})",
+                    {"type": "integer", "minimum": 0, "maximum": MAX_LIST_WINDOW},
+                    f"memories to skip (offset + limit at most {MAX_LIST_WINDOW}, "
+                    f"{MAX_SEARCH_WINDOW} with a query)",
                 ),
                 _param(
                     "include_rejected",

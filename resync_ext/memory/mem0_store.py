@@ -55,6 +55,10 @@ T = TypeVar("T")
 MIN_SCORE = 0.1
 #: Added to an approved memory's score, so it ranks above an equally similar unreviewed one.
 APPROVED_BOOST = 0.05
+#: The most results a search ranks: it over-fetches three hits per result, so one call's work
+#: stays bounded whatever the caller asks (the REST API refuses more with a 400 first, see
+#: handlers/memories.py). Listing pages instead, and the server's own loops page to the end.
+MAX_SEARCH = 1000
 
 
 class Mem0MemoryStore:
@@ -329,6 +333,7 @@ class Mem0MemoryStore:
         """
         if not query.strip() or limit <= 0:
             return []
+        limit = min(limit, MAX_SEARCH)
         filters: dict[str, Any] = {"user_id": self.scope}
         if agent_id:
             filters["agent_id"] = agent_id

@@ -13,9 +13,11 @@ from tornado.httpclient import HTTPClientError
 from resync_ext.config_check import validate_settings
 from resync_ext.errors import ConfigError
 from resync_ext.files import atomic_write_json, private_dir
-from resync_ext.handlers.memories import MAX_WINDOW
+from resync_ext.handlers.memories import MAX_LIST_WINDOW, MAX_SEARCH_WINDOW
+from resync_ext.kernel.audit_data import MEMORY_CAP, MEMORY_PAGE
 from resync_ext.mcp import settings as mcp_settings
 from resync_ext.mcp.errors import McpSettingError
+from resync_ext.memory.mem0_store import MAX_SEARCH
 from resync_ext.settings import ResyncSettings
 
 PASSWORD = "Pa55-in-the-URL"
@@ -76,16 +78,27 @@ def test_json_files_are_written_for_the_owner_only(tmp_path: Path) -> None:
     assert json.loads(target.read_text()) == {"items": []}
 
 
-async def test_memory_listing_and_search_beyond_the_window_are_refused(
+async def test_memory_listing_and_search_beyond_their_window_are_refused(
     jp_fetch: Any, resync_services: Any
 ) -> None:
-    for params in (
-        {"offset": str(MAX_WINDOW), "limit": "1"},
-        {"offset": str(MAX_WINDOW - 10), "limit": "20", "query": "payroll"},
-    ):
+    refused = [
+        ({"offset": str(MAX_LIST_WINDOW), "limit": "1"}, MAX_LIST_WINDOW),
+        ({"offset": str(MAX_SEARCH_WINDOW - 10), "limit": "20", "query": "x"}, MAX_SEARCH_WINDOW),
+    ]
+    for params, window in refused:
         with pytest.raises(HTTPClientError) as exc:
             await jp_fetch("resync", "api", "memories", params=params)
         assert exc.value.code == 400, params
         assert exc.value.response is not None
         message = json.loads(exc.value.response.body)["message"]
-        assert f"offset + limit must be at most {MAX_WINDOW}" in message
+        assert f"offset + limit must be at most {window}" in message
+    # The last page the audit report reads is inside the window (503 here: no store is open).
+    last = {"offset": str(MEMORY_CAP - MEMORY_PAGE), "limit": str(MEMORY_PAGE)}
+    with pytest.raises(HTTPClientError) as exc:
+        await jp_fetch("resync", "api", "memories", params=last)
+    assert exc.value.code == 503
+
+
+def test_the_store_ranks_no_more_than_the_api_lets_a_search_ask() -> None:
+    assert MAX_SEARCH == MAX_SEARCH_WINDOW
+    assert MEMORY_CAP <= MAX_LIST_WINDOW
