@@ -12,6 +12,8 @@ from typing import Protocol
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from resync_ext.redact import mask_secrets
+
 _STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 CHAT_TURNS = Counter("resync_chat_turns", "Chat turns by agent and outcome", ["agent", "outcome"])
@@ -50,7 +52,8 @@ _ID = re.compile(
 
 def endpoint_template(path: str) -> str:
     """``/twsd/api/v2/plan/job/<uuid>/joblog`` → ``/twsd/api/v2/plan/job/{id}/joblog``."""
-    return _ID.sub("/{id}", path.split("?", 1)[0])
+    # a label is exported as it is: masked like any text leaving Resync
+    return mask_secrets(_ID.sub("/{id}", path.split("?", 1)[0]))
 
 
 def observe_tws(path: str, status: int | None, seconds: float) -> None:

@@ -113,3 +113,30 @@ def test_the_gate_never_skips_what_the_rules_would_mask() -> None:
     for text in texts:
         assert mask_secrets(text) == ungated.mask(text), repr(text)
     assert sum(mask_secrets(t) != t for t in texts) > 200, "the corpus exercises both paths"
+
+
+def test_the_service_works_without_any_network() -> None:
+    """detect-secrets' plugins are read, never asked to verify a secret online."""
+    import subprocess
+    import sys
+
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k):\n"
+        "    raise OSError('no network in this test')\n"
+        "socket.socket.connect = refuse; socket.socket.connect_ex = refuse\n"
+        "socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+        "from resync_ext.redact import mask_secrets\n"
+        "print(mask_secrets('key AKIAIOSFODNN7EXAMPLE and ghp_' + 'a' * 36))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "key *** and ***", out.stderr
+
+
+def test_metric_labels_are_masked() -> None:
+    from resync_ext.metrics import endpoint_template
+
+    label = endpoint_template("/twsd/api/v2/plan/job/token=Label-Pw1/joblog?x=1")
+    assert label == "/twsd/api/v2/plan/job/token=***"  # what follows a value is masked with it

@@ -3,7 +3,8 @@
 detect-secrets (Yelp) keeps the shapes of cloud and SaaS credentials up to date: AWS, Azure
 storage, GitHub, GitLab, Slack, Stripe, Twilio, SendGrid, npm, PyPI, JWT, private key markers
 and more. Its plugins match with Python's backtracking ``re``; here each plugin's ``denylist``
-patterns are compiled with RE2 so their running time stays linear in the text. RE2 has no
+patterns are compiled with RE2 so their running time stays linear in the text, and each match
+is masked whole (less its delimiters), after Resync's own shapes. RE2 has no
 look-around: the two look-around idioms detect-secrets uses are dropped, which can only widen a
 match (a token followed by a word character is masked too). A pattern RE2 still refuses is left
 out and named by ``skipped()`` (tests/test_redact.py keeps that list short and known).
@@ -56,6 +57,8 @@ def _scan() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
                 f"detect-secrets: {secret_type}",
                 _adapt(regex.pattern),
                 case_insensitive=bool(regex.flags & re.IGNORECASE),
+                # their groups are not always the secret (GitHub's is the "ghp" prefix)
+                whole_match=True,
             )
             try:
                 if _RE2_REFUSES.search(rule.pattern):  # RE2 would log its refusal to stderr
