@@ -140,3 +140,14 @@ def test_metric_labels_are_masked() -> None:
 
     label = endpoint_template("/twsd/api/v2/plan/job/token=Label-Pw1/joblog?x=1")
     assert label == "/twsd/api/v2/plan/job/token=***"  # what follows a value is masked with it
+
+
+def test_a_piece_dense_with_secrets_is_masked_by_whole_lines() -> None:
+    from resync_ext.redact.engine import MAX_SECRETS_PER_PIECE
+
+    head = "job PAYROLL started\n"
+    dump = "".join(f"pwd=Dump-{i}\n" for i in range(MAX_SECRETS_PER_PIECE + 500))  # one piece
+    out = mask_secrets(head + dump)
+    assert out.startswith(head + "pwd=***\n")
+    assert "Dump-" not in out and out.count("\n") == (head + dump).count("\n")
+    assert out.endswith("***\n***\n"), "past the budget, lines are masked whole"

@@ -28,6 +28,9 @@ import re2
 MASK = "***"
 _MASK = MASK.encode()
 PIECE_BYTES = 64 * 1024
+# One secret every 32 bytes of a piece: past that a piece is a dump of credentials, and masking
+# them one by one (~2 us each) would cost ~25 ms a piece; its remaining lines are masked whole.
+MAX_SECRETS_PER_PIECE = 2000
 # A private key's BEGIN line, then its armour headers and base64 lines up to END (or, cut off,
 # up to the first line that cannot belong to it).
 KEY_BEGIN = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
@@ -108,8 +111,10 @@ class Masker:
                     out.append(_MASK + b"\n")
                     piece = piece[body.end() :]
             if self._gate is None or self._gate.search(piece) is not None:
+                budget = MAX_SECRETS_PER_PIECE  # shared by the rules: cost is per secret
                 for rule, regexp in self._passes:
-                    piece = _apply(rule, regexp, piece)
+                    piece, found = _apply(rule, regexp, piece, budget)
+                    budget -= found
             out.append(piece)
             in_key = _ends_inside_key(piece)
         return b"".join(out).decode("utf-8", "surrogatepass")
@@ -140,11 +145,22 @@ def _matches(regexp: re2._Regexp, data: bytes) -> Iterator[Sequence[tuple[int, i
         pos = stop if stop > pos else pos + 1
 
 
-def _apply(rule: Rule, regexp: re2._Regexp, data: bytes) -> bytes:
+def _apply(rule: Rule, regexp: re2._Regexp, data: bytes, budget: int) -> tuple[bytes, int]:
+    """Mask ``rule``'s secrets in ``data``; return the result and the matches it took.
+
+    Past ``budget`` matches the piece is a dump of credentials: the lines from the current
+    match on are masked whole, and the budget is spent for the rules after this one.
+    """
     out: list[bytes] = []
     last = 0
     keep = rule.keep
-    for spans in _matches(regexp, data):
+    found = 0
+    for found, spans in enumerate(_matches(regexp, data), start=1):
+        if found > budget:
+            rest = max(last, data.rfind(b"\n", 0, spans[0][0]) + 1)
+            out.append(data[last:rest])
+            out.append(_flooded(data[rest:]))
+            return b"".join(out), found
         if len(spans) == 2:  # one group: the common case, kept short
             start, end = _unquoted(data, *spans[1])
             secrets = [(start, end)] if end > start >= last else []
@@ -166,9 +182,15 @@ def _apply(rule: Rule, regexp: re2._Regexp, data: bytes) -> bytes:
             out.append(_MASK)
             last = end
     if not out:
-        return data
+        return data, found
     out.append(data[last:])
-    return b"".join(out)
+    return b"".join(out), found
+
+
+def _flooded(rest: bytes) -> bytes:
+    """Mask every line of ``rest`` whole, keeping the line count (line numbers stay right)."""
+    lines = rest.count(b"\n")
+    return b"***\n" * lines + (_MASK if not rest.endswith(b"\n") else b"")
 
 
 def _unquoted(data: bytes, start: int, end: int) -> tuple[int, int]:
