@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 def private_dir(path: Path) -> Path:
@@ -22,10 +23,19 @@ def private_dir(path: Path) -> Path:
     exists with group or other access. Everything Resync keeps (memories, review batches,
     reports, the audit trail) lives under it, so files inside are out of other users' reach
     whatever their own mode; files written here are ``0600`` besides (``atomic_write_json``)."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    # Top down, each missing folder 0700 (mkdir's parents=True would make the parents 0755).
+    for folder in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
     if path.stat().st_mode & 0o077:
         path.chmod(PRIVATE_DIR_MODE)
     return path
+
+
+def append_private_line(path: Path, line: str) -> None:
+    """Append ``line`` and a newline to ``path``, creating it ``0600`` (an audit trail)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

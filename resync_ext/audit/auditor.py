@@ -23,6 +23,7 @@ from resync_ext import metrics
 from resync_ext.agents.errors import JudgeOutputError
 from resync_ext.audit.judge import VERDICTS, Judge, Verdict
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, utc_now
+from resync_ext.files import append_private_line, private_dir
 
 if TYPE_CHECKING:
     from resync_ext.memory.models import Memory
@@ -184,10 +185,9 @@ class Auditor:
     def _record(self, summary: PassSummary) -> None:
         if self.events_path is None:
             return
-        self.events_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.events_path.parent)
         line = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **summary.model_dump()}
-        with self.events_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
+        append_private_line(self.events_path, json.dumps(line))
 
     def history(self) -> list[dict[str, Any]]:
         """Every recorded pass, oldest first (for metrics)."""

@@ -33,7 +33,7 @@ from resync_ext.audit.errors import (
     ItemNotFound,
 )
 from resync_ext.audit.judge import VerdictName
-from resync_ext.files import atomic_write_json
+from resync_ext.files import atomic_write_json, private_dir
 from resync_ext.redact import mask_secrets
 
 BATCH_NAME = re.compile(r"audit-\d{8}T\d{6}Z")
@@ -113,8 +113,8 @@ class ReviewQueue:
     def __init__(self, data_dir: Path) -> None:
         self.flags_dir = Path(data_dir) / "audit" / "flags"
         self.archive_dir = Path(data_dir) / "audit" / "archive"
-        self.flags_dir.mkdir(parents=True, exist_ok=True)
-        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.flags_dir)  # 0700: reviewers' decisions and comments
+        private_dir(self.archive_dir)
         self._lock = threading.Lock()  # file work runs in worker threads
 
     # -- reading --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 from mem0.vector_stores.base import VectorStoreBase
 from pydantic import BaseModel
 
+from resync_ext.files import private_dir
 from resync_ext.memory.edge_filters import to_edge_filter
 from resync_ext.memory.edge_maintenance import CONFIG_FILE
 from resync_ext.memory.errors import StoreLocked, StoreUnavailable
@@ -167,7 +168,7 @@ class EdgeVectorStore(VectorStoreBase):
     def create_col(self, name: str, vector_size: int, distance: Any = "cosine") -> None:
         """Open (or create) the shard directory of collection ``name``."""
         self.collection_name = name
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         self._entry = _open_shard(self.path, vector_size)
         self._points = self._call("info").points_count
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resync_ext.files import private_dir
 from resync_ext.memory import mem0_setup
 from resync_ext.memory.embedder import RecentEmbeddings
 from resync_ext.memory.errors import StoreLocked
@@ -45,7 +46,7 @@ def open_mem0(settings: EngineSettings, log: logging.Logger) -> Any:
     """Return Mem0's ``Memory`` over the chosen vector engine and embedder (blocking)."""
     from resync_ext.memory import edge_maintenance, embedder
 
-    settings.memory_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.memory_dir)
     mem0_setup.prepare_env(settings.memory_dir / "mem0", log)
     model = embedder.model_path(settings.embedder_path)
     engine = onnx_engine(model, settings, log) if settings.embedder_backend == "onnx" else None

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from resync_ext.files import private_dir
 from resync_ext.memory import embedder
 
 EDGE_PROVIDER = "resync_edge"
@@ -25,7 +26,7 @@ LLM_PROVIDER = "resync_dspy"
 
 def prepare_env(mem0_dir: Path, log: logging.Logger) -> None:
     """Set Mem0's and Hugging Face's environment before Mem0 is imported."""
-    mem0_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(mem0_dir)
     os.environ["MEM0_TELEMETRY"] = "False"
     os.environ["MEM0_DIR"] = str(mem0_dir)
     embedder.set_offline_env()

@@ -55,10 +55,7 @@ T = TypeVar("T")
 MIN_SCORE = 0.1
 #: Added to an approved memory's score, so it ranks above an equally similar unreviewed one.
 APPROVED_BOOST = 0.05
-#: The most results a search ranks: it over-fetches three hits per result, so one call's work
-#: stays bounded whatever the caller asks (the REST API refuses more with a 400 first, see
-#: handlers/memories.py). Listing pages instead, and the server's own loops page to the end.
-MAX_SEARCH = 1000
+MAX_SEARCH = 1000  # results a search ranks at most (3 hits read each); the API 400s past it
 
 
 class Mem0MemoryStore:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from resync_ext.files import atomic_write_json
+from resync_ext.files import PRIVATE_DIR_MODE, atomic_write_json, private_dir
 
 from .errors import BadReportName, ReportNotFound
 
@@ -57,13 +57,13 @@ class ReportStore:
 
     def create(self, stem: str, status: dict[str, Any]) -> tuple[str, Path]:
         """Create a new report folder named after ``stem`` and now; write its first status."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         base = f"{stem}-{utc_now():%Y%m%dT%H%M%SZ}"
         for n in range(1000):
             name = base if n == 0 else f"{base}-{n}"
             folder = self.root / name
             try:
-                folder.mkdir()
+                folder.mkdir(mode=PRIVATE_DIR_MODE)
             except FileExistsError:
                 continue
             atomic_write_json(folder / STATUS_FILE, {**status, "name": name, "host": self.host})

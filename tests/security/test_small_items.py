@@ -102,3 +102,21 @@ async def test_memory_listing_and_search_beyond_their_window_are_refused(
 def test_the_store_ranks_no_more_than_the_api_lets_a_search_ask() -> None:
     assert MAX_SEARCH == MAX_SEARCH_WINDOW
     assert MEMORY_CAP <= MAX_LIST_WINDOW
+
+
+def test_review_batches_reports_and_the_audit_trail_are_private(tmp_path: Path) -> None:
+    from resync_ext.audit.review_queue import ReviewQueue
+    from resync_ext.files import append_private_line
+    from resync_ext.reports.store import ReportStore
+
+    data = tmp_path / "data"
+    queue = ReviewQueue(data)
+    assert _mode(data) == _mode(data / "audit") == _mode(queue.flags_dir) == 0o700
+    assert _mode(queue.archive_dir) == 0o700
+    name, folder = ReportStore(data / "reports").create("audit_report", {"status": "queued"})
+    assert _mode(data / "reports") == _mode(folder) == 0o700
+    assert all(_mode(f) == 0o600 for f in folder.iterdir()), name
+    trail = data / "audit" / "passes.jsonl"
+    append_private_line(trail, '{"audited": 1}')
+    append_private_line(trail, '{"audited": 2}')
+    assert _mode(trail) == 0o600 and trail.read_text().count("\n") == 2
