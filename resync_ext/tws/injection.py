@@ -11,7 +11,8 @@ Matching survives the usual obfuscations because it runs on a *normalised view* 
 shown to anyone: NFKC (full-width, mathematical and ligature letters), format and control
 characters dropped (zero-width spaces, joiners, bidi controls, soft hyphens), confusable letters
 mapped to their Latin look-alike (Unicode's confusables data, from ``confusable-homoglyphs``),
-accents stripped, and letters spelt out one by one ("i g n o r e", "i.g.n.o.r.e") joined back. A
+accents stripped, letters spelt out one by one ("i g n o r e", "i.g.n.o.r.e") joined back, and
+leetspeak words read as letters ("1gn0r3"). A
 window of up to three adjacent lines is screened too, so an instruction split across lines is
 caught, and the rules carry French, German, Spanish, Portuguese and Italian wording.
 
@@ -145,6 +146,10 @@ _RULES: tuple[tuple[str, Any], ...] = tuple(
 
 # Letters spelt out with one separator between each ("i g n o r e", "I.G.N.O.R.E", "i-g-n-o-r-e").
 _SPELT = re2.compile(r"(?:\b[A-Za-z][ ._\-*|/+~]){2,}[A-Za-z]\b")
+# A word mixing letters with digits or @ $ is read as leetspeak ("1gn0r3", "pr3v10u5"); a word of
+# digits only (a return code, a date) or of letters only is left as it is.
+_LEET_WORD = re2.compile(r"[A-Za-z0-9@$]*(?:[A-Za-z][0-9@$]|[0-9@$][A-Za-z])[A-Za-z0-9@$]*")
+_LEET = str.maketrans("013457@$", "oieastas")
 _KEEP_CONTROLS = frozenset("\n\t")
 _ASCII_CONTROLS = {c: None for c in [*range(0x20), 0x7F] if chr(c) not in _KEEP_CONTROLS}
 
@@ -180,7 +185,7 @@ def normalise(text: str) -> str:
     """Return the view of ``text`` the rules match (never shown): see the module's docstring."""
     text = text[:LINE_MAX]
     if text.isascii():  # the common case, and NFKC, confusables and accents change nothing
-        return str(_SPELT.sub(lambda m: m.group(0)[::2], text.translate(_ASCII_CONTROLS)))
+        return _words(text.translate(_ASCII_CONTROLS))
     text = unicodedata.normalize("NFKC", text)
     text = "".join(
         c
@@ -191,7 +196,13 @@ def normalise(text: str) -> str:
     text = "".join(
         c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
     )
-    return str(_SPELT.sub(lambda m: m.group(0)[::2], text))
+    return _words(text)
+
+
+def _words(text: str) -> str:
+    """Join spelt-out letters, then read leetspeak words as letters."""
+    text = str(_SPELT.sub(lambda m: m.group(0)[::2], text))
+    return str(_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text))
 
 
 # All rules in one pattern: one linear pass tells whether any matches (most text matches none).
