@@ -69,6 +69,15 @@ def validate_settings(app: Any) -> None:
     _check_range("audit_interval_min", app.audit_interval_min, 0, 7 * 24 * 60)
     _check_range("audit_reject_confidence", app.audit_reject_confidence, 0, 1)
     _check_cron("report_cron", app.report_cron)
+    _check_range("scheduler_lock_retry_s", app.scheduler_lock_retry_s, 0.1, 3600)
+    if app.scheduler_lock_url and not app.scheduler_lock_url.startswith(
+        ("postgresql", "postgres:")
+    ):
+        raise ConfigError(
+            "scheduler_lock_url",
+            app.scheduler_lock_url,
+            "must be a PostgreSQL URL like 'postgresql://user:password@host/db'",
+        )
     if app.vector_engine not in {"edge", "local"}:
         raise ConfigError("vector_engine", app.vector_engine, "must be 'edge' or 'local'")
     if app.embedder not in {"onnx", "torch"}:

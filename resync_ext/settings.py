@@ -278,6 +278,28 @@ class ResyncSettings(Configurable):
     def _default_report_cron(self) -> str:
         return _env("RESYNC_REPORT_CRON", "0 6 * * *")
 
+    scheduler_lock_url = Unicode(
+        config=True,
+        help="SQLAlchemy URL of a PostgreSQL database (postgresql://user:password@host/db) whose "
+        "advisory lock picks the one replica that runs the audit and report schedules; empty "
+        "uses a file lock in data_dir (one machine) (env RESYNC_SCHEDULER_LOCK_URL).",
+    )
+
+    @default("scheduler_lock_url")
+    def _default_scheduler_lock_url(self) -> str:
+        return _env("RESYNC_SCHEDULER_LOCK_URL")
+
+    scheduler_lock_retry_s = Float(
+        config=True,
+        help="Seconds between a waiting replica's tries of the scheduler lock (and the leader's "
+        "checks that it still holds it): the longest a schedule goes unrun after its leader dies "
+        "(env RESYNC_SCHEDULER_LOCK_RETRY_S; default 30).",
+    )
+
+    @default("scheduler_lock_retry_s")
+    def _default_scheduler_lock_retry_s(self) -> float:
+        return float(_env("RESYNC_SCHEDULER_LOCK_RETRY_S", "30"))
+
     server_ca_bundle = Unicode(
         config=True,
         help="PEM file of the CA that signed this Jupyter server's TLS certificate, for the "

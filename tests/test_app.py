@@ -70,6 +70,8 @@ def test_every_setting_has_help() -> None:
         ("embedder", "tensorflow", "embedder"),
         ("lm_model", "gpt4", "lm_model"),
         ("server_ca_bundle", "/nonexistent/jupyter-ca.pem", "server_ca_bundle"),
+        ("scheduler_lock_url", "mysql://db/resync", "scheduler_lock_url"),
+        ("scheduler_lock_retry_s", 0.0, "scheduler_lock_retry_s"),
     ],
 )
 def test_bad_setting_is_one_clear_line(

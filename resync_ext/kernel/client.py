@@ -3,7 +3,7 @@
 Kernels never open the stores themselves (ARCHITECTURE.md "One owner process"); they ask the
 server that owns them, with the server's token::
 
-    client = ResyncClient()                      # RESYNC_URL/RESYNC_TOKEN, else the running server
+    client = ResyncClient()                      # RESYNC_URL, the Hub service, else a server
     client.batches()                             # REST calls are synchronous (widget callbacks)
     async with client.chat("tws-troubleshooter") as conn:
         await conn.ask("t1", "Why did PAYROLL_EXTRACT fail?")
@@ -26,6 +26,7 @@ from urllib.parse import quote
 import httpx
 
 from resync_ext.kernel.chat_socket import ChatConnection
+from resync_ext.kernel.discovery import discover_hub, on_hub, refusal
 from resync_ext.kernel.errors import (
     ApiError,
     ResyncClientError,
@@ -86,9 +87,9 @@ def _probe(url: str, token: str, verify: bool | ssl.SSLContext) -> bool:
 
 def discover(verify: Verify = None) -> tuple[str, str]:
     """Return ``(url, token)`` of the Resync server: the environment first, then running servers."""
-    url = os.environ.get("RESYNC_URL", "").strip()
-    if url:
-        return url, os.environ.get("RESYNC_TOKEN", "").strip()
+    hub = discover_hub()  # RESYNC_URL, else the team's service on JupyterHub (discovery.py)
+    if hub is not None:
+        return hub
     from jupyter_server.serverapp import list_running_servers
 
     tls = tls_context(server_verify(verify))
@@ -228,12 +229,13 @@ class ResyncClient:
 
 
 def _api_error(resp: httpx.Response) -> ApiError:
-    if resp.status_code == 403:  # Jupyter's words for a bad token vary ("_xsrf missing", ...)
-        return ApiError(403, "the server refused the token", "forbidden")
     try:
         body = resp.json()
     except ValueError:
         body = None
+    if resp.status_code == 403:  # Jupyter's words for a bad token vary ("_xsrf missing", ...)
+        permission = body.get("permission") if isinstance(body, dict) else None
+        return ApiError(403, refusal(permission and str(permission), hub=on_hub()), "forbidden")
     if isinstance(body, dict) and "message" in body:
         return ApiError(resp.status_code, str(body["message"]), str(body.get("reason") or "error"))
     text = " ".join(resp.text.split())[:200] or resp.reason_phrase

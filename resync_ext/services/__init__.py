@@ -259,7 +259,10 @@ class Services:
         cron: dict[str, tuple[str, Job]] = {}
         if app.report_cron:
             cron["report"] = (app.report_cron, self.reports.scheduled_run)
-        self.scheduler = Scheduler(self.data_dir / "scheduler.lock", self.log)
+        from resync_ext.scheduler_lock import make_leader_lock
+
+        lock = make_leader_lock(self.data_dir, app.scheduler_lock_url, self.log)
+        self.scheduler = Scheduler(lock, self.log, leader_retry_s=app.scheduler_lock_retry_s)
         self.scheduler.start(interval_jobs=interval, cron_jobs=cron)
         self._publish("scheduler", self.scheduler)
 
