@@ -12,6 +12,7 @@ reviewer sees who wrote it and an approved answer teaches the program that wrote
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,18 +47,34 @@ class Auto(dspy.Module):
         """Nothing to learn: turns are remembered, and approved, under the agent that answered."""
 
     async def aforward(
-        self, question: str, context: Sequence[str] = (), on_tool: OnTool | None = None
+        self,
+        question: str,
+        context: Sequence[str] = (),
+        on_tool: OnTool | None = None,
+        subject: str = "",
+        earlier: Sequence[str] = (),
     ) -> dspy.Prediction:
-        where = route(question)
+        """Route ``question`` and let the agent for it answer. ``subject`` and ``earlier`` (the
+        conversation's) decide a follow-up that names nothing ("what does it block?") and go on
+        to the agent when it takes them."""
+        where = route(question, subject or None)
         delegate = self._delegates.get(where.kind)
         if delegate is None:
             raise LookupError(
                 f"auto has no agent for {where.kind!r} questions; "
                 "name one under its routes in config/runtime.json"
             )
+        takes = inspect.signature(delegate.program.aforward).parameters
+        extra: dict[str, Any] = {}
+        if subject and "subject" in takes:
+            extra["subject"] = subject
+        if earlier and "earlier" in takes:
+            extra["earlier"] = list(earlier)
         use_lm = dspy.context(lm=delegate.lm) if delegate.lm is not None else None
         with use_lm or contextlib.nullcontext():
-            out = await delegate.program.acall(question=question, context=context, on_tool=on_tool)
+            out = await delegate.program.acall(
+                question=question, context=context, on_tool=on_tool, **extra
+            )
         out.agent = delegate.agent_id
         out.route = where.kind
         return out

@@ -85,7 +85,7 @@ class PlanHealth:
                         part += f': "{clip(top[0], 120)}"'
             parts.append(part)
             self.subjects.append(str(j.get("name")))
-        self.lines.append(f"Failed ({len(failed)}): " + "; ".join(parts) + ".")
+        self.lines.append(_listed(f"Failed ({len(failed)})", parts))
 
     async def _impacts(self, failed: list[dict[str, Any]]) -> list[str]:
         impacts: list[tuple[int, str, list[str]]] = []
@@ -140,7 +140,7 @@ class PlanHealth:
                 lines.append(f"{ref(full)}: {verdict}")
                 self.subjects.append(str(full.get("name")))
         if lines:
-            self.lines.append(f"Critical jobs ({BASIS}): " + " ".join(lines))
+            self.lines.append(_listed(f"Critical jobs ({BASIS})", lines))
         elif late or behind_failure:
             self.lines.append(
                 "Critical jobs at risk: "
@@ -168,7 +168,7 @@ class PlanHealth:
                 long.append(f"{ref(full)}: {duration_line(full)}")
                 self.subjects.append(str(full.get("name")))
         if long:
-            self.lines.append("Running longer than expected: " + " ".join(long))
+            self.lines.append(_listed("Running longer than expected", long))
 
     async def _blockers(self) -> None:
         """Name waiting jobs whose wait is not for another job: the root of each waiting chain."""
@@ -193,7 +193,13 @@ class PlanHealth:
             self.subjects.append(str(full.get("name")))
         if parts:
             # A short label: a small model copies a long one into every sentence it writes.
-            self.lines.append("Blockers: " + "; ".join(parts) + ".")
+            self.lines.append(_listed("Blockers", parts))
+
+
+def _listed(label: str, items: list[str]) -> str:
+    """A label and one item per line (a Markdown list): a paragraph of eight failures, each
+    with its log line, is not read; a list is."""
+    return f"{label}:" + "".join(f"\n- {x if x.endswith('.') else x + '.'}" for x in items)
 
 
 def _impact_text(key: str, deps: dict[str, Any]) -> str:

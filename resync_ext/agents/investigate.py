@@ -60,10 +60,11 @@ def ws_sentence(row: dict[str, Any]) -> str:
     """Describe a workstation row from list_workstations."""
     probs = row.get("problems") or []
     state = "has problems: " + ", ".join(probs) if probs else "is linked and running"
+    limit = f", limit {row['limit']}" if row.get("limit") is not None else ""
     return (
         f"Workstation {row.get('name')} ({row.get('type') or 'agent'}) {state}; "
-        f"states {', '.join(row.get('states') or []) or 'none'}, limit {row.get('limit')}, "
-        f"fence {row.get('fence', 0)}."
+        f"states {', '.join(row.get('states') or []) or 'none'}{limit}, "
+        f"fence {row.get('fence') or 0}."
     )
 
 

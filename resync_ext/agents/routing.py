@@ -14,11 +14,15 @@ particular plan is involved: the plan's own names, as the question writes them, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from resync_ext.agents.evidence import candidate_names
 
+# "what does it block?", "and its log?", "is that stream late?": the question points back at the
+# object the conversation is about. "Anything at risk?" after a job question does not.
+_POINTS_BACK = re.compile(r"\b(it|its|that|this|these|those|them|they|same)\b", re.I)
 RouteKind = Literal["plan", "object"]
 PLAN: RouteKind = "plan"
 OBJECT: RouteKind = "object"
@@ -46,8 +50,10 @@ class Delegate:
     lm: Any = None
 
 
-def route(question: str, names: list[str] | None = None) -> Route:
-    """Decide who answers ``question``: the troubleshooter when it names something, else the
-    analyzer. ``names``: the names already found (a conversation's subject), if any."""
-    found = candidate_names(question) if names is None else names
+def route(question: str, subject: str | None = None) -> Route:
+    """Decide who answers ``question``: the troubleshooter when it names something, or names
+    nothing but points back at the conversation's ``subject``; else the analyzer."""
+    found = candidate_names(question)
+    if not found and subject and _POINTS_BACK.search(question):
+        found = [subject]
     return Route(OBJECT, found) if found else Route(PLAN)

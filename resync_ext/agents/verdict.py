@@ -214,7 +214,7 @@ def _quote(log: dict[str, Any]) -> str | None:
 def _issue(match: dict[str, Any]) -> str:
     # Rule text is the product's own knowledge base; its id is for machines, the title for people.
     cause = clip(match.get("cause"), 200, mask=False).rstrip(".")
-    return f"This matches a known issue, {match.get('title')}: {cause}."
+    return f"Known issue, {match.get('title')}: {cause}."
 
 
 def _successors(inv: Investigation, key: str) -> str | None:
@@ -225,7 +225,7 @@ def _successors(inv: Investigation, key: str) -> str | None:
     names = [f"{s['name']}{' (critical)' if s.get('critical') else ''}" for s in succ[:5]]
     more = f" and {len(succ) - 5} more" if len(succ) > 5 else ""
     noun = "job" if len(succ) == 1 else "jobs"
-    return f"It holds up {len(succ)} {noun}: {', '.join(names)}{more}."
+    return f"Blocks {len(succ)} {noun}: {', '.join(names)}{more}."
 
 
 def waits_line(inv: Investigation, j: dict[str, Any]) -> str | None:
@@ -315,7 +315,7 @@ def facts_lines(inv: Investigation) -> list[str]:
         log = inv.logs.get(key)
         quote = _quote(log) if log else None
         if quote:
-            lines.append(f'The decisive log line: "{quote}"')
+            lines.append(f'Cause: the job log says "{quote}".')
         match = inv.issues.get(key)
         if match:
             lines.append(_issue(match))

@@ -147,6 +147,7 @@ class TWSTools:
                 **job_brief(full),
                 "qualified_name": full.qualified_name,
                 "plan_id": plan_id,
+                "as_of": iso(self.client.engine_time),  # the engine's clock, for "how long ago"
                 "priority": full.priority,
                 "runs": len(full.jobruns),
                 "run_id": full.latest_run.id if full.latest_run else None,

@@ -47,6 +47,18 @@ async def _ask(registry: Any, tools: Any, question: str) -> Any:
     return result
 
 
+def _section(lines: list[str], label: str) -> str:
+    """The items listed under ``label`` (a label line, then one "- " line each)."""
+    at = next(i for i, x in enumerate(lines) if x.startswith(label))
+    items = []
+    for line in lines[at + 1 :]:
+        if not line.startswith("- "):
+            break
+        items.append(line)
+    assert items, f"nothing listed under {label}"
+    return "\n".join(items)
+
+
 @pytest.mark.asyncio
 async def test_rules_on_each_night(registry: Any, night: dict[str, Any]) -> None:
     tools = night["tools"]
@@ -60,7 +72,7 @@ async def test_rules_on_each_night(registry: Any, night: dict[str, Any]) -> None
         assert "It has been rerun 2 times and every run failed." in r.answer
         # A transient error that was retried and recovered is not the cause; the fatal one is.
         r = await _ask(registry, tools, "Why did CRM_MAIL_BATCH abend?")
-        assert 'decisive log line: "01:15:02 ERROR ORA-01653' in r.answer
+        assert 'Cause: the job log says "01:15:02 ERROR ORA-01653' in r.answer
         assert "SMTP 421" not in r.answer.split("Why:")[0]
         r = await _ask(registry, tools, "Why did the crm web orders job fail?")
         assert "SQLSTATE 23505" in r.answer and "Connection reset" not in r.answer
@@ -100,11 +112,11 @@ async def test_the_analyzer_writes_the_plan_facts_itself(registry: Any) -> None:
         await running.stop()
     lines = result.answer.splitlines()
     assert lines[0] == "No job failed."
-    critical = next(x for x in lines if x.startswith("Critical jobs"))
+    critical = _section(lines, "Critical jobs")
     assert "DWH_CUBE_REFRESH: It will miss its deadline (06:30 UTC, in 30 min) by about" in critical
     assert "DWH_FIN_PUBLISH: It is at risk" in critical
     assert "DWH_DASH_PUBLISH: It is on time" in critical
-    running_long = next(x for x in lines if x.startswith("Running longer than expected"))
+    running_long = _section(lines, "Running longer than expected")
     assert "DWH_FACT_SALES" in running_long and "DWH_PARTITION_ROLL" in running_long
     assert result.answer.endswith(EXPLAIN)
     report = check(result.answer, evidence_texts(result.evidence), question)

@@ -54,6 +54,14 @@ def test_a_question_that_names_an_object_is_about_that_object(question: str, nam
     assert where.kind == OBJECT and where.names[0] == name
 
 
+def test_a_follow_up_that_points_back_is_about_the_conversations_subject() -> None:
+    assert route("What does it block?", "PAYROLL_EXTRACT") == route("Why did PAYROLL_EXTRACT fail?")
+    assert route("and its log?", "AGT_WIN02").names == ["AGT_WIN02"]
+    # A plan-wide question after a job question is still about the plan.
+    assert route("Anything at risk?", "PAYROLL_EXTRACT").kind == PLAN
+    assert route("What does it block?").kind == PLAN  # nothing to point back at
+
+
 def _lm() -> DummyLM:
     return DummyLM([{"answer": ANSWER}] * 4, adapter=compact_adapter())
 
@@ -68,7 +76,7 @@ async def test_auto_hands_a_plan_question_to_the_analyzer(
     )
     assert result.prediction.agent == "tws-analyzer"
     assert result.tool_calls[0] == "plan_summary"
-    assert result.answer.startswith("Failed (4): DAILY_PAY.PAYROLL_EXTRACT")
+    assert result.answer.startswith("Failed (4):\n- DAILY_PAY.PAYROLL_EXTRACT (abended")
     assert "".join(t["content"] for t in events.of("token")) == result.answer
 
 

@@ -54,9 +54,9 @@ async def test_failed_job_reads_log_and_known_issue(
         "PAYROLL_EXTRACT (job stream DAILY_PAY, workstation AGT_LNX01) abended with return "
         "code 12 at 23:01 CET on 23 Nov, 9 h ago."
     )
-    assert 'The decisive log line: "ORA-01017: invalid username/password; logon denied"' in lines
+    assert 'Cause: the job log says "ORA-01017: invalid username/password; logon denied".' in lines
     assert result.answer.count("ORA-01017") == 1
-    assert "It holds up 1 job: PAYROLL_CALC." in result.answer
+    assert "Blocks 1 job: PAYROLL_CALC." in result.answer
     assert result.answer.endswith(ANSWER)
     assert "R1." not in result.answer and "|" not in result.answer and "None" not in result.answer
     assert result.prediction.grounding == {"checked": 0, "dropped": 0, "regenerated": 0}
