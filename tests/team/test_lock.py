@@ -8,6 +8,7 @@ interval (plus one job interval).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from resync_ext.scheduler_lock import PostgresLeaderLock
+from tests.server_process import free_port
 from tests.team.postgres import postgres_cluster
 
 pytestmark = pytest.mark.slow
@@ -121,3 +124,33 @@ def test_one_replica_runs_the_schedule_and_the_other_takes_over(
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
             p.wait(timeout=10)
+
+
+def test_a_leader_whose_session_is_gone_steps_down(pg_url: str) -> None:
+    """The database ended the leader's session (lost connection, admin, failover): its next
+    check says so, and another replica can take the lock."""
+    first, second = PostgresLeaderLock(pg_url), PostgresLeaderLock(pg_url)
+    try:
+        assert first.try_acquire() and first.check()
+        assert not second.try_acquire()
+        engine = create_engine(pg_url, poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted"
+                )
+            )
+        engine.dispose()
+        assert not first.check() and not first.held
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+
+
+def test_an_unreachable_database_is_not_leadership(caplog: pytest.LogCaptureFixture) -> None:
+    lock = PostgresLeaderLock(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres")
+    with caplog.at_level(logging.WARNING):
+        assert not lock.try_acquire()
+    assert not lock.held and "cannot reach the database" in caplog.text
