@@ -19,28 +19,31 @@ if ! "$PY" -c "import jupyterhub, sqlalchemy, psycopg" >/dev/null 2>&1; then
   "$PY" -m pip install --quiet -e ".[team]"
 fi
 
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo="sudo -n"
+    else
+      echo "install-team: $* missing and this user cannot run apt-get;" \
+        "install it with: apt-get install $*" >&2
+      exit 1
+    fi
+  fi
+  echo "install-team: installing $* with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 if [ ! -x "$NODE_PREFIX/node_modules/.bin/configurable-http-proxy" ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    echo "install-team: npm is missing; install it with: apt-get install npm" >&2
-    exit 1
+    apt_install nodejs npm
   fi
   echo "install-team: installing configurable-http-proxy into $NODE_PREFIX"
   npm install --silent --no-fund --no-audit --prefix "$NODE_PREFIX" "configurable-http-proxy@^5" >/dev/null
 fi
 
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-      SUDO="sudo -n"
-    else
-      echo "install-team: PostgreSQL is missing and this user cannot run apt-get;" \
-        "install it with: apt-get install postgresql" >&2
-      exit 1
-    fi
-  fi
-  echo "install-team: installing postgresql with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq postgresql >/dev/null
+  apt_install postgresql
 fi
