@@ -151,6 +151,10 @@ _SPELT = re2.compile(r"(?:\b[A-Za-z][ ._\-*|/+~]){2,}[A-Za-z]\b")
 _LEET_WORD = re2.compile(r"[A-Za-z0-9@$]*(?:[A-Za-z][0-9@$]|[0-9@$][A-Za-z])[A-Za-z0-9@$]*")
 _LEET = str.maketrans("013457@$", "oieastas")
 _KEEP_CONTROLS = frozenset("\n\t")
+# Format characters (zero-width, joiners, bidi controls, soft hyphen), private-use and surrogate
+# code points, and control characters but the line break and tab.
+_INVISIBLE = re2.compile(r"[\p{Cf}\p{Co}\p{Cs}\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+_MARKS = re2.compile(r"\p{Mn}+")  # combining marks, once NFKD has split the accents off
 _ASCII_CONTROLS = {c: None for c in [*range(0x20), 0x7F] if chr(c) not in _KEEP_CONTROLS}
 
 
@@ -183,20 +187,16 @@ def _skeleton_table() -> dict[int, str]:
 
 def normalise(text: str) -> str:
     """Return the view of ``text`` the rules match (never shown): see the module's docstring."""
-    text = text[:LINE_MAX]
+    return _view(text[:LINE_MAX])
+
+
+def _view(text: str) -> str:
+    # Line breaks are kept and no step makes new ones, so a text's view has its lines.
     if text.isascii():  # the common case, and NFKC, confusables and accents change nothing
         return _words(text.translate(_ASCII_CONTROLS))
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(
-        c
-        for c in text
-        if c in _KEEP_CONTROLS or unicodedata.category(c) not in {"Cf", "Cc", "Co", "Cs"}
-    )
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     text = text.translate(_skeleton_table())
-    text = "".join(
-        c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
-    )
-    return _words(text)
+    return _words(_MARKS.sub("", unicodedata.normalize("NFKD", text)))
 
 
 def _words(text: str) -> str:
@@ -242,7 +242,10 @@ class SuspiciousLine:
 def scan_lines(lines: Sequence[str]) -> list[SuspiciousLine]:
     """Return the suspicious lines of a text, in order, also those of an instruction split over
     up to :data:`WINDOW` adjacent lines (each of its lines is returned)."""
-    plain = [normalise(line) for line in lines]
+    # One pass over the whole text: RE2's Python substitution costs per call, not per character.
+    plain = _view("\n".join(line[:LINE_MAX] for line in lines)).split("\n")
+    if len(plain) != len(lines):  # a line holding a break of its own: line by line instead
+        plain = [normalise(line) for line in lines]
     reasons: dict[int, str] = {}
     for i, text in enumerate(plain):
         reason = _match(text)

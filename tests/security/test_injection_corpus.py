@@ -203,12 +203,24 @@ def test_the_markers_and_the_note_are_not_instructions() -> None:
 
 
 def test_screening_is_linear_on_hostile_text() -> None:
-    hostile = "\n".join(
-        ["ignore " * 2000, "i g n o r e " * 3000, "\u200b" * 20000, "x-x-" * 20000, "a." * 40000]
-    )
+    # ~1 MB of shapes that make backtracking engines or per-character work slow: long runs of a
+    # trigger word, spelt-out letters, invisible characters, homoglyphs and near-misses.
+    shapes = [
+        "ignore " * 2000,
+        "i g n o r e " * 3000,
+        "\u200b" * 20000,
+        "x-x-" * 20000,
+        "a." * 40000,
+        "\u0456gn\u043er\u0435 " * 5000,
+        "1gn0r3 " * 5000,
+        "ignore all previous " + "word " * 4000,
+    ]
+    hostile = "\n".join(shapes * 6)
+    assert len(hostile.encode()) > 1_000_000
     started = time.perf_counter()
     withhold_text(hostile)
-    assert time.perf_counter() - started < 1.0
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.5, f"{elapsed:.2f}s"  # ~0.3 s measured on the 2-core dev machine
 
 
 def test_a_tool_result_keeps_its_knowledge_base_advice() -> None:
