@@ -185,3 +185,16 @@ async def test_a_handler_that_declares_nothing_is_refused(
     with pytest.raises(HTTPClientError) as exc:
         await jp_fetch("resync", "api", "test-declared", method="PUT", body=b"{}")
     assert exc.value.code == 405
+
+
+async def test_the_openapi_document_names_each_operations_permission(
+    jp_fetch: Any, resync_services: Any
+) -> None:
+    doc = json.loads((await jp_fetch("resync", "api", "openapi.json")).body)
+    seen = 0
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            concrete = re.sub(r"\{\w+\}", "x", path)
+            assert op["x-resync-permission"] == str(declared(_handler(concrete, method), method))
+            seen += 1
+    assert seen >= 10
