@@ -151,3 +151,17 @@ def test_a_piece_dense_with_secrets_is_masked_by_whole_lines() -> None:
     assert out.startswith(head + "pwd=***\n")
     assert "Dump-" not in out and out.count("\n") == (head + dump).count("\n")
     assert out.endswith("***\n***\n"), "past the budget, lines are masked whole"
+
+
+def test_a_value_under_a_secret_key_is_masked_whole() -> None:
+    params = {"tws_password": "hunter2", "api_key": "k1", "token": "", "tokens": "12",
+              "password_expired": "yes", "nested": [{"db_pass": "p w"}], "count": 3}  # fmt: skip
+    assert mask_obj(params) == {
+        "tws_password": "***",
+        "api_key": "***",
+        "token": "",
+        "tokens": "12",
+        "password_expired": "yes",
+        "nested": [{"db_pass": "***"}],
+        "count": 3,
+    }

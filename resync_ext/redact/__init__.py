@@ -19,10 +19,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import re2
+
 from .detectors import detect_secrets_rules
 from .engine import MASK, Masker, Rule
 from .logfilter import RedactingFilter, install_log_filter
-from .shapes import RULES
+from .shapes import KEY_WORDS, RULES
 
 
 @lru_cache(maxsize=1)
@@ -38,12 +40,28 @@ def mask_secrets(text: str) -> str:
     return masker().mask(text)
 
 
+@lru_cache(maxsize=1)
+def _secret_key() -> re2._Regexp:
+    opts = re2.Options()
+    opts.case_sensitive = False
+    return re2.compile(f"(?:{KEY_WORDS})$", opts)
+
+
 def mask_obj(value: Any) -> Any:
-    """Mask every string inside a JSON-like value (dicts, lists, tuples, scalars)."""
+    """Mask every string inside a JSON-like value (dicts, lists, tuples, scalars).
+
+    A string under a key that names a secret (``password``, ``db_pass``, ``api_key``, ``token``)
+    is masked whole: ``{"password": "hunter2"}`` holds no shape a text rule could see.
+    """
     if isinstance(value, str):
         return mask_secrets(value)
     if isinstance(value, dict):
-        return {k: mask_obj(v) for k, v in value.items()}
+        return {
+            k: MASK
+            if isinstance(v, str) and v and isinstance(k, str) and _secret_key().search(k)
+            else mask_obj(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [mask_obj(v) for v in value]
     return value
