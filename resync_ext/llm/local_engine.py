@@ -26,16 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from resync_ext.llm.errors import LocalModelUnavailable
-from resync_ext.llm.priority import Priority, PriorityGate, lm_priority
+from resync_ext.llm.priority import Abandoned, Priority, PriorityGate, lm_priority
 
 _log = logging.getLogger(__name__)
 RAM_CACHE_BYTES = 512 * 1024 * 1024
 
 
 REPEAT_PENALTY = 1.1
-#: The threads LM calls run (and wait for the model) on. A call waiting for the gate holds one, so
-#: there are enough for the server's cap on turns plus the auditor's calls.
+#: The threads chat LM calls run (and wait for the model) on: a call waiting for the gate holds
+#: one, so there are enough for the server's cap on turns (a few calls each).
 LM_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resync-lm")
+#: Background calls (the judge) wait and run on a thread of their own: held back for minutes,
+#: they would otherwise take every chat thread (found by bench_chat_conversation: a session of
+#: 22 turns with the per-turn audit stalled at the ninth). One at a time, as the model runs them.
+BACKGROUND_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resync-lm-background")
 
 
 class _Preempted(Exception):
@@ -188,13 +192,15 @@ class LocalEngine:
             return gate.chat_waiting and not gate.overdue(since)
 
         while True:
-            with gate.hold("background", since):
-                try:
+            try:
+                with gate.hold("background", since, cancelled):
                     pieces = list(self._generate(request, cancelled, yield_to_chat))
-                except _Preempted:
-                    gate.preemptions += 1
-                    self.log.debug("Resync LM: a background call yielded the model to chat")
-                    continue
+            except _Preempted:
+                gate.preemptions += 1
+                self.log.debug("Resync LM: a background call yielded the model to chat")
+                continue
+            except Abandoned:
+                return  # its caller is gone: nobody reads the answer
             yield from pieces
             return
 
@@ -320,7 +326,8 @@ class AsyncLocalEngine:
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-        worker = loop.run_in_executor(LM_EXECUTOR, work)
+        pool = BACKGROUND_EXECUTOR if priority == "background" else LM_EXECUTOR
+        worker = loop.run_in_executor(pool, work)
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, BaseException):

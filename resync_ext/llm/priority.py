@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -47,6 +48,10 @@ def background() -> Iterator[None]:
         yield
     finally:
         lm_priority.reset(token)
+
+
+class Abandoned(Exception):
+    """A background call's caller went away while it waited for the model."""
 
 
 class BackgroundJudge:
@@ -117,6 +122,8 @@ class PriorityGate:
         self._cond = threading.Condition()
         #: Background calls stopped mid-generation for a chat call (they ran again later).
         self.preemptions = 0
+        #: How long recent chat calls waited for the model, in seconds (benchmarks read it).
+        self.chat_waits: deque[float] = deque(maxlen=1000)
 
     @property
     def chat_waiting(self) -> bool:
@@ -128,20 +135,31 @@ class PriorityGate:
         return self.clock() - since >= self.max_defer_s
 
     @contextlib.contextmanager
-    def hold(self, kind: Priority, since: float | None = None) -> Iterator[None]:
+    def hold(
+        self,
+        kind: Priority,
+        since: float | None = None,
+        abandon: threading.Event | None = None,
+    ) -> Iterator[None]:
         """Wait for the model as ``kind`` (a background call first asked at ``since``), hold
-        it for the block. Blocking: call it from a worker thread, never on the event loop."""
+        it for the block. Blocking: call it from a worker thread, never on the event loop. A
+        background call whose ``abandon`` is set while it waits raises :class:`Abandoned` (its
+        caller was cancelled: a server stopping must not wait out the deferral)."""
         with self._cond:
             if kind == "chat":
+                asked = time.perf_counter()
                 self._chat_waiting += 1
                 try:
                     while self.holder is not None:
                         self._cond.wait()
                 finally:
                     self._chat_waiting -= 1
+                self.chat_waits.append(time.perf_counter() - asked)
             else:
                 start = self.clock() if since is None else since
                 while not self._background_may_start(start):
+                    if abandon is not None and abandon.is_set():
+                        raise Abandoned
                     self._cond.wait(_POLL_S)
             self.holder = kind
         try:

@@ -149,3 +149,26 @@ def _judge_on(lm: Any) -> Any:
         return lm_priority.get()
 
     return judge
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_background_call_stops_waiting_at_once() -> None:
+    # A server stopping cancels the auditor: its call must not sit out the deferral window.
+    activity = ChatActivity()
+    gate = PriorityGate(activity, defer_s=30.0, max_defer_s=600.0)
+    lm = _lm(_engine(Recorder(3), gate))
+    with activity.turn():
+        pass  # a chat turn just ended: background calls are deferred for 30 s
+    with background():
+        waiting = asyncio.create_task(_call(lm, "judge"))
+    await asyncio.sleep(0.3)
+    t0 = time.monotonic()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert time.monotonic() - t0 < 1.0
+    # Its thread is free again: the next background call runs once the window is over.
+    gate.defer_s = 0.0
+    with background():
+        text, _, _ = await asyncio.wait_for(_call(lm, "judge again"), 5)
+    assert text == "w0 w1 w2"
