@@ -5,20 +5,22 @@ Figures, each beside a baseline measured in the same run (CPU time of the measur
 
 - ``security.mask.log_1mb_ms``: ``mask_secrets`` over 1 MB of ordinary job log. Baseline: one
   RE2 pass of a single literal over the same text (the floor of reading it once).
-- ``security.mask.adversarial_1mb_ms``: the same over 1 MB built to backtrack (``x-x-x-`` near key
-  words: seconds per 16 KB before RE2). Baseline: the ordinary log's figure (ratio ~1: linear).
+- ``security.mask.adversarial_1mb_ms``: the same over the loop-stall test's 1 MB log: shapes that
+  backtracked (``x-x-x-`` near key words: seconds per 16 KB before RE2), secrets on most lines,
+  62 KB lines. Baseline: the ordinary log's figure.
 - ``security.known_issue.adversarial_1mb_ms``: the lookup over 1 MB of lines repeating
   ``unlink`` (quadratic before). Baseline: the lookup over 1 MB of ordinary log.
 - ``security.detect_secrets.scan_line_us``: detect-secrets' own scanner (Python ``re``, every
   plugin) per log line. Baseline: Resync's masking per line (its patterns, run by RE2).
 - ``security.loop.stall_1mb_log_ms``: the event loop's worst lateness while a real chat turn
-  (scripted LM) reads a 1 MB adversarial job log. Baseline: the same turn over the scenario's
-  ordinary three-line log.
+  (scripted LM) reads a 1 MB adversarial job log, median of three turns (wall-clock). Baseline:
+  the same turn over an ordinary three-line log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -89,8 +91,8 @@ def _stall_ms() -> tuple[float, float]:
     out = []
     for log in (adversarial_log(), "Connecting to PAYDB\nORA-01017: logon denied\naborted\n"):
         with run_in_thread(adversarial_scenario(log)) as sim:
-            worst, _, _ = asyncio.run(run_turn_measuring_stall(sim, registry))
-        out.append(worst * 1000)
+            runs = [asyncio.run(run_turn_measuring_stall(sim, registry))[0] for _ in range(3)]
+        out.append(statistics.median(runs) * 1000)  # wall-clock: the median of three turns
     return out[0], out[1]
 
 
@@ -98,7 +100,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     """Measure the figures above (``quick``: fewer repeats)."""
     repeat = 2 if quick else 5
     log = (LOG_LINE * (MB // len(LOG_LINE) + 1))[:MB]
-    tricky = "password " + "x-" * (MB // 2)
+    from tests.security.test_loop_stall import adversarial_log
+
+    tricky = adversarial_log(MB)
     unlink = ("unlink " * 100 + "\n") * (MB // 701)
     floor = re2.compile("NEVER-THERE")
     rows = []
