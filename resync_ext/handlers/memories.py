@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from tornado import web
 
 from resync_ext.handlers.base import OpenAPI, ResyncHandler
@@ -28,6 +28,14 @@ class MemoriesQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_LIST_WINDOW)
     include_rejected: bool = False
+
+    @field_validator("agent_id")
+    @classmethod
+    def _an_id(cls, value: str | None) -> str | None:
+        # Mem0 refuses an entity id holding whitespace with a ValueError (it was a 500).
+        if value is not None and any(c.isspace() for c in value):
+            raise ValueError("must be an agent's id, without spaces")
+        return value
 
     @model_validator(mode="after")
     def _bounded_window(self) -> MemoriesQuery:

@@ -120,3 +120,11 @@ def test_review_batches_reports_and_the_audit_trail_are_private(tmp_path: Path) 
     append_private_line(trail, '{"audited": 1}')
     append_private_line(trail, '{"audited": 2}')
     assert _mode(trail) == 0o600 and trail.read_text().count("\n") == 2
+
+
+async def test_an_agent_id_with_spaces_is_a_400_not_a_500(
+    jp_fetch: Any, resync_services: Any
+) -> None:
+    with pytest.raises(HTTPClientError) as exc:
+        await jp_fetch("resync", "api", "memories", params={"agent_id": "0 0", "query": "x"})
+    assert exc.value.code == 400
