@@ -218,7 +218,7 @@ async def test_agents_endpoint_and_config_update_frames(
     jp_fetch: Any, jp_ws_fetch: Any, resync_services: Any, agents_config: Path
 ) -> None:
     body = json.loads((await jp_fetch("resync", "api", "agents")).body)
-    assert {a["id"] for a in body["agents"]} == {"tws-troubleshooter", "tws-analyzer"}
+    assert {a["id"] for a in body["agents"]} == {"auto", "tws-troubleshooter", "tws-analyzer"}
     assert set(body["agents"][0]) == {"id", "name", "description", "tools", "model"}
     ws = await open_chat(jp_ws_fetch)
     config = json.loads(agents_config.read_text())
