@@ -40,7 +40,7 @@ _WORD = r"[\"']?([^\s\"']+)[\"']?"
 _PROSE = frozenset(
     b"expired expire expiring invalid incorrect wrong not missing required locked changed reset "
     b"empty set correct valid too being still now the a an in on for of stored encrypted hidden "
-    b"masked unknown null none blank different mandatory accepted rejected".split()
+    b"masked unknown null none blank different mandatory accepted rejected it is are was".split()
 )
 # Environment dumps print PWD=<the working directory>: a path, not a password.
 _PATH_START = (b"/", b"~", b"$", b".", b"\\")
@@ -49,12 +49,19 @@ _PATH_START = (b"/", b"~", b"$", b".", b"\\")
 def _not_a_value(match: bytes, secret: bytes) -> bool:
     if len(secret) <= 4 and secret.rstrip(b").").lower() in (b"yes", b"no"):
         return True  # MySQL's "Access denied ... (using password: YES)": whether one was given
+    if secret.islower() and secret.rstrip(b".!") in _PROSE:
+        return True  # "Password: expired", "needs no credentials: it is a test tool"
     path = secret[:1] in _PATH_START or secret[1:3] == b":\\"
     return path and match[:3].lower() == b"pwd"  # PWD=/home/x: the working directory
 
 
 def _is_prose(match: bytes, secret: bytes) -> bool:
     return secret.lower().rstrip(b".!") in _PROSE
+
+
+def _is_word(match: bytes, secret: bytes) -> bool:
+    # "Basic or bearer credentials": a lower-case word, where a token mixes cases and digits
+    return secret.isalpha() and secret.islower()
 
 
 RULES: tuple[Rule, ...] = (
@@ -74,7 +81,7 @@ RULES: tuple[Rule, ...] = (
         r"|digest|token|apikey|aws4-hmac-sha256|sharedaccesssignature|hmac|mac|kerberos)[ \t]+)?"
         r"([^\"'\r\n]+)",
     ),
-    Rule("bearer token", r"\bbearer[ \t]+([A-Za-z0-9._~+/=-]{8,})"),
+    Rule("bearer token", r"\bbearer[ \t]+([A-Za-z0-9._~+/=-]{8,})", keep=_is_word),
     # Session cookies: WebSphere Liberty / HWA's LTPA, Java and PHP sessions, SiteMinder
     Rule(
         "session cookie",
