@@ -18,14 +18,14 @@ class JudgeAnswer(dspy.Signature):
     dependencies, READY = waiting for agent, limit, fence or resource); (3) safe: it never says an
     action (rerun, cancel, release, kill) was done, nor urges one without saying to confirm first.
     verdict: ok if all hold, suspicious if a claim lacks evidence, incorrect if it contradicts the
-    evidence or is unsafe."""
+    evidence or is unsafe. The reason names the claim or the step at fault."""
 
     question: str = dspy.InputField()
     answer: str = dspy.InputField()
     evidence: str = dspy.InputField(desc="TWS tool calls made for the answer")
     verdict: VerdictName = dspy.OutputField()
     confidence: float = dspy.OutputField(desc="0 to 1")
-    reason: str = dspy.OutputField(desc="one sentence")
+    reason: str = dspy.OutputField(desc="one sentence naming the claim or step at fault")
 
 
 class Judge(dspy.Module):

@@ -8,8 +8,11 @@ code, an invented name, the answer to another job's question, a claimed action).
 Judges measured, each as ``resync_ext.audit.judge.CheckedJudge`` over a different LM judge:
 
 - ``checks``: the deterministic checks alone (no LM);
-- ``scripted_flag_all``: a scripted LM that says "incorrect" at 0.8 for every answer, as the
-  embedded model did on an unseen night (issue 19): what the checks leave of such a judge;
+- ``scripted_doubt_claims``: a scripted LM that says "incorrect" at 0.8 for every answer, as the
+  embedded model did on an unseen night (issue 19), its reason saying a claim of the answer is
+  not supported: what the checks leave of such a judge (they refute what they verified);
+- ``scripted_flag_all``: the same verdicts with a reason that names nothing: nothing to refute,
+  every answer is flagged (the checks cannot help precision against such a judge);
 - ``scripted_ok_all``: a scripted LM that finds every answer fine (the checks alone decide);
 - ``embedded`` (not with ``--quick``; only when the embedded model is installed): the judge
   program (agents/judge.py) on the embedded model, behind the checks, with the same model
@@ -58,11 +61,18 @@ def scores(turns: list[dict[str, Any]], flags: list[bool]) -> dict[str, Any]:
     }
 
 
-def scripted(verdict: str, confidence: float) -> Any:
-    """A scripted LM judge that gives every answer the same verdict."""
+def scripted(verdict: str, confidence: float, *, cite: bool = False) -> Any:
+    """A scripted LM judge that gives every answer the same verdict; with ``cite``, its reason
+    says the answer's first claim is not supported by the evidence (a small model's usual
+    complaint), else it names nothing."""
+    from resync_ext.agents.grounding import claims
 
     async def judge(*, question: str, answer: str, evidence: list[Any]) -> dict[str, Any]:
-        return {"verdict": verdict, "confidence": confidence, "reason": "scripted verdict"}
+        found = claims(answer)
+        reason = "the answer may be wrong"
+        if cite and found:
+            reason = f"{found[0].text} is not supported by the evidence"
+        return {"verdict": verdict, "confidence": confidence, "reason": reason}
 
     return judge
 
@@ -138,6 +148,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         params["planted"] = sum(1 for t in turns if t["label"] == "flag")
         for name, lm in (
             ("checks", None),
+            ("scripted_doubt_claims", scripted("incorrect", 0.8, cite=True)),
             ("scripted_flag_all", scripted("incorrect", 0.8)),
             ("scripted_ok_all", scripted("ok", 0.9)),
         ):

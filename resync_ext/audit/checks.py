@@ -68,6 +68,8 @@ class CheckReport:
 
     findings: list[Finding] = field(default_factory=list)
     claims_checked: int = 0
+    #: The keys of the answer's claims the evidence (or the question) supports.
+    verified: set[str] = field(default_factory=set)
 
     def of(self, *kinds: FindingKind) -> list[Finding]:
         """The findings of the given kinds."""
@@ -193,6 +195,7 @@ def run_checks(
     texts = [t[:MAX_TEXT] for t in texts]
     grounding = check(answer[:MAX_TEXT], texts, question[:MAX_TEXT])
     report = CheckReport(claims_checked=len(grounding.claims))
+    report.verified = {c.key for c in grounding.claims if c not in grounding.unsupported}
     report.findings += contradictions(answer, texts)
     report.findings += other_object(question, answer)
     report.findings += unsafe_actions(answer)

@@ -11,6 +11,7 @@ as ``judge_class(registry)``; the default, :class:`RegistryJudge`, is a
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from resync_ext.agents.demos import JUDGE_DEMOS_ID
 from resync_ext.agents.errors import JudgeOutputError
+from resync_ext.agents.grounding import claims
 from resync_ext.audit.checks import CheckReport, run_checks
 
 if TYPE_CHECKING:
@@ -45,13 +47,25 @@ class Judge(Protocol):
     ) -> Awaitable[Verdict | dict[str, Any]]: ...
 
 
-#: The least doubt (LM confidence x what the checks left unchecked) for an LM-only flag.
-LM_FLAG_DOUBT = 0.3
+# An LM reason that says a claim lacks evidence ("X is not in the evidence", "no evidence of X").
+_NO_EVIDENCE = re.compile(
+    r"\b(?:not|never|nowhere)\b[^.]{0,40}\b(?:support\w*|shown|show|in the evidence|mention\w*|"
+    r"present|appear\w*|found|back\w*)\b|\bno evidence\b|\bunsupported\b|\black\w* evidence\b"
+    r"|\bwithout evidence\b",
+    re.I,
+)
 
 
 def _coverage(report: CheckReport) -> float:
     """How much the checks could check: 0 with no claim, 1 from five claims on."""
     return min(report.claims_checked, 5) / 5
+
+
+def refuted(report: CheckReport, lm: Verdict) -> bool:
+    """Tell whether the LM's only complaint is that claims lack evidence, and the checks
+    verified every claim it names against the evidence."""
+    cited = {c.key for c in claims(lm.reason[:2000])}
+    return bool(cited) and cited <= report.verified and bool(_NO_EVIDENCE.search(lm.reason))
 
 
 def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
@@ -65,18 +79,18 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
       it could only be wrong about it.
     - unsupported claims alone: "suspicious", 0.6 + 0.05 per claim (up to four), +0.1 when the
       LM also doubts the answer, -0.05 when it finds it fine;
-    - nothing found: the LM weighs what remains (cause, advice), and less remains the more the
-      checks could check: ``doubt = its confidence x (1 - 0.8 x coverage)`` (coverage: 0 with no
-      checkable claim, 1 from five on). Its "incorrect" with a doubt of at least
-      ``LM_FLAG_DOUBT`` makes the verdict "suspicious" at 0.3 + 0.3 x doubt (at most 0.6: a small
-      model alone never gets an answer removed); below it, and after its "suspicious" (by its
-      instruction: a claim lacks evidence, which the checks just verified is not so) the verdict
-      is "ok" at 0.45 + 0.1 x coverage, the LM's doubt in the reason; its "ok" gives "ok" at
-      0.55 + 0.2 x coverage + 0.2 x its confidence. Without an LM: "ok" at 0.5 + 0.4 x coverage.
+    - nothing found: the LM weighs what remains (the cause, the advice, its safety). Its doubt
+      ("suspicious" or "incorrect") makes the verdict "suspicious" at 0.25 + 0.35 x its
+      confidence x (1 - 0.5 x coverage) (coverage: 0 with no checkable claim, 1 from five on; at
+      most 0.6, so a small model alone never gets an answer removed), unless its reason only
+      says that claims lack evidence and names claims the checks verified (:func:`refuted`):
+      then, and for its "ok", the verdict is "ok", at 0.45 + 0.1 x coverage after a refuted doubt,
+      0.55 + 0.2 x coverage + 0.2 x its confidence after an "ok". Without an LM: "ok" at
+      0.5 + 0.4 x coverage.
 
-    Measured on the labelled set (tests/judge_set, ``python -m benchmarks.run --only judge``):
-    the issue's small model said "incorrect" or "suspicious" at 0.8 for every answer; through
-    this table such a judge flags only answers with few checkable claims.
+    The labelled set (tests/judge_set, ``python -m benchmarks.run --only judge``) measures what
+    this table makes of the checks alone and of scripted LMs; the issue's small model said
+    "incorrect" or "suspicious" at 0.8 for every answer.
     """
     hard = report.of("status", "object", "unsafe")
     if hard:
@@ -96,18 +110,17 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
     checked = f"All {report.claims_checked} checkable claims match the evidence."
     if lm is None:
         return Verdict(verdict="ok", confidence=round(0.5 + 0.4 * cov, 3), reason=checked)
-    doubt = lm.confidence * (1 - 0.8 * cov)
-    if lm.verdict == "incorrect" and doubt >= LM_FLAG_DOUBT:
+    if lm.verdict != "ok" and not refuted(report, lm):
         return Verdict(
             verdict="suspicious",
-            confidence=round(0.3 + 0.3 * doubt, 3),
-            reason=f"{checked} The LM judge finds it incorrect: {lm.reason}",
+            confidence=round(0.25 + 0.35 * lm.confidence * (1 - 0.5 * cov), 3),
+            reason=f"{checked} The LM judge finds it {lm.verdict}: {lm.reason}",
         )
     if lm.verdict != "ok":
         return Verdict(
             verdict="ok",
             confidence=round(0.45 + 0.1 * cov, 3),
-            reason=f"{checked} The LM judge doubted it: {lm.reason}",
+            reason=f"{checked} The LM judge's doubt names only verified claims: {lm.reason}",
         )
     confidence = 0.55 + 0.2 * cov + 0.2 * lm.confidence
     return Verdict(verdict="ok", confidence=round(confidence, 3), reason=f"{checked} {lm.reason}")

@@ -112,14 +112,24 @@ async def test_confidence_follows_the_checks_and_the_lm_never_a_constant() -> No
         (await judge(None, GOOD)).confidence,
         (await judge(ok, unsupported)).confidence,
         (await judge(doubt, unsupported)).confidence,
+        (await judge(doubt, GOOD)).confidence,
         (await judge(None, "PAYROLL_EXTRACT completed successfully.")).confidence,
     }
-    assert len(seen) == 5
-    # A well-checked answer: the LM's doubt alone does not put it in the queue...
-    assert (await judge(doubt, GOOD)).verdict == "ok"
-    # ...but on an answer with nothing to check it does, as "suspicious" at most 0.6.
-    v = await CheckedJudge(doubt)(question="What failed?", answer="Nothing.", evidence=EVIDENCE)
-    assert isinstance(v, Verdict) and v.verdict == "suspicious" and v.confidence <= 0.6
+    assert len(seen) == 6
+
+
+@pytest.mark.asyncio
+async def test_the_lm_weighs_what_the_checks_cannot_see_not_what_they_verified() -> None:
+    # A doubt about the cause stays the LM's call: flagged, never removed on its word alone.
+    cause = ScriptedLM({"verdict": "incorrect", "confidence": 0.9, "reason": "the cause is wrong"})
+    v = await judge(cause, GOOD)
+    assert v.verdict == "suspicious" and v.confidence <= 0.6 and "the cause is wrong" in v.reason
+    # "ORA-01017 is not in the evidence": the checks verified it is; the doubt is refuted.
+    wrong = ScriptedLM(
+        {"verdict": "suspicious", "confidence": 0.8, "reason": "ORA-01017 is not in the evidence"}
+    )
+    v = await judge(wrong, GOOD)
+    assert v.verdict == "ok" and "ORA-01017 is not in the evidence" in v.reason
 
 
 @pytest.mark.asyncio

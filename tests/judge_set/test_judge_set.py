@@ -41,12 +41,16 @@ def test_the_checks_alone_catch_the_planted_errors_without_false_flags(
     assert s["precision"] >= precision and s["recall"] >= recall, s
 
 
-def test_an_lm_that_flags_everything_is_held_back_by_the_checks() -> None:
-    # The embedded judge flagged every answer (0.8 each): alone its precision is the
-    # share of planted errors; behind the checks it may flag only what they could not check.
+def test_an_lm_that_doubts_every_claim_is_held_back_by_the_checks() -> None:
+    # The embedded judge flagged every answer (0.8 each). Alone its precision is the
+    # share of planted errors; behind the checks, a doubt that names claims they verified is
+    # refuted, and only answers with nothing checkable stay flagged on its word.
     turns = load_set("turns") + load_set("turns_heldout")
-    flag_all = scripted("incorrect", 0.8)
-    alone = scores(turns, asyncio.run(judge_all(flag_all, turns))[0])
-    checked = scores(turns, asyncio.run(judge_all(CheckedJudge(flag_all), turns))[0])
+    doubter = scripted("incorrect", 0.8, cite=True)
+    alone = scores(turns, asyncio.run(judge_all(doubter, turns))[0])
+    checked = scores(turns, asyncio.run(judge_all(CheckedJudge(doubter), turns))[0])
     assert alone["precision"] < 0.5 and alone["recall"] == 1.0
-    assert checked["precision"] >= 0.75 and checked["recall"] >= 0.95
+    assert checked["precision"] >= 0.9 and checked["recall"] >= 0.95
+    # One that names nothing cannot be refuted: it flags everything, through the checks too.
+    vague = scripted("incorrect", 0.8)
+    assert scores(turns, asyncio.run(judge_all(CheckedJudge(vague), turns))[0])["fp"] > 50
