@@ -16,7 +16,9 @@ Judges measured, each as ``resync_ext.audit.judge.CheckedJudge`` over a differen
 - ``scripted_ok_all``: a scripted LM that finds every answer fine (the checks alone decide);
 - ``embedded`` (not with ``--quick``; only when the embedded model is installed): the judge
   program (agents/judge.py) on the embedded model, behind the checks, with the same model
-  judging alone as the baseline (``embedded_lm_alone``), and the seconds per turn.
+  judging alone as the baseline (``embedded_lm_alone``), the same for the flags at confidence
+  ``CONFIDENT`` or more (``embedded_confident``: the top of a queue sorted by confidence), and
+  the seconds per turn.
 
 Run: ``python -m benchmarks.run --only judge`` (``--quick``: no embedded model).
 """
@@ -77,30 +79,41 @@ def scripted(verdict: str, confidence: float, *, cite: bool = False) -> Any:
     return judge
 
 
+#: A flag this sure rests on more than the LM's word (LM-only flags stay at or under 0.6).
+CONFIDENT = 0.65
+#: Each turn's confidence when it was flagged (0 when not), filled by ``judge_all``.
+LAST_CONFIDENCES: list[float] = []
+
+
 async def judge_all(judge: Any, turns: list[dict[str, Any]]) -> tuple[list[bool], float]:
-    """Each turn's flag under ``judge``, and the seconds per turn."""
+    """Each turn's flag under ``judge``, and the seconds per turn (flag confidences in
+    ``LAST_CONFIDENCES``)."""
     from resync_ext.audit.judge import Verdict
 
     flags = []
+    LAST_CONFIDENCES.clear()
     t0 = time.perf_counter()
     for t in turns:
         try:
             raw = await judge(question=t["question"], answer=t["answer"], evidence=t["evidence"])
             verdict = raw if isinstance(raw, Verdict) else Verdict.model_validate(raw)
             flags.append(verdict.verdict != "ok")
+            LAST_CONFIDENCES.append(verdict.confidence if flags[-1] else 0.0)
         except Exception as e:  # an unparseable verdict leaves the memory new: not a flag
             print(f"   {t['id']}: no verdict ({type(e).__name__}: {e})", file=sys.stderr)
             flags.append(False)
+            LAST_CONFIDENCES.append(0.0)
     return flags, (time.perf_counter() - t0) / max(len(turns), 1)
 
 
-def _embedded_judge() -> Any:
-    """The judge program (agents/judge.py) on the embedded model, as the auditor builds it."""
+def _embedded_judge() -> tuple[Any, Any]:
+    """The judge program (agents/judge.py) on the embedded model, as the auditor builds it, and
+    the model's engine (to close)."""
     import tempfile
 
     from resync_ext.agents.registry import AgentRegistry
     from resync_ext.agents.runner import make_judge
-    from resync_ext.llm import build_lm
+    from resync_ext.llm import build_lm, local_engine_of
 
     data_dir = Path(os.environ.get("RESYNC_DATA_DIR") or Path(tempfile.gettempdir()) / "rb")
     lm = build_lm(
@@ -111,7 +124,7 @@ def _embedded_judge() -> Any:
     )
     registry = AgentRegistry(ROOT / "config" / "runtime.json")
     registry.load()
-    return make_judge(registry.create_judge(), lm, history=False)
+    return make_judge(registry.create_judge(), lm, history=False), local_engine_of(lm)
 
 
 def _rows(name: str, s: dict[str, Any], params: dict[str, Any], base: Any = None) -> list[Any]:
@@ -172,12 +185,18 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     if note:
         print(f"   bench_judge: embedded model skipped: {note}", file=sys.stderr)
         return rows
-    lm_judge = _embedded_judge()
-    alone_flags, alone_s = asyncio.run(judge_all(lm_judge, turns))
+    lm_judge, engine = _embedded_judge()
+    try:
+        alone_flags, alone_s = asyncio.run(judge_all(lm_judge, turns))
+        flags, per_turn = asyncio.run(judge_all(CheckedJudge(lm_judge), turns))
+        confident = [c >= CONFIDENT for c in LAST_CONFIDENCES]
+    finally:
+        engine.close()
     alone = scores(turns, alone_flags)
     rows += _rows("embedded_lm_alone", alone, params)
-    flags, per_turn = asyncio.run(judge_all(CheckedJudge(lm_judge), turns))
     rows += _rows("embedded", scores(turns, flags), params, base=alone)
+    # The queue sorted by confidence: the flags that rest on a check, not on the LM alone.
+    rows += _rows("embedded_confident", scores(turns, confident), params, base=alone)
     rows.append(
         {
             "name": "judge_seconds_per_turn_embedded",
