@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -116,9 +116,9 @@ async def run_turn_measuring_stall(sim: Any, registry: Any) -> tuple[float, list
     store = Store()
     lm = DummyLM([{"answer": ANSWER}] * 3, adapter=compact_adapter())
     service = TurnService(
-        registry=Registry(registry, lm),
+        registry=cast(Any, Registry(registry, lm)),  # the real registry, its LM scripted
         tools=lambda: tools,
-        memory=store,
+        memory=cast(Any, store),
         tws=None,
         log=logging.getLogger("test.stall"),
     )

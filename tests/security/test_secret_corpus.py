@@ -248,3 +248,29 @@ def test_detect_secrets_own_scanner_finds_nothing_left_in_the_masked_corpus() ->
         }
     assert left == []
     assert len(raw) >= 8, "the scanner does find the corpus' secrets before masking"
+
+
+def test_rendered_job_logs_of_every_scenario_are_left_as_they_are() -> None:
+    """The simulator's job logs as the engine serves them (stdlist header, output, exit
+    status), for the packaged and the evaluation scenarios: 0 lines masked, but the one secret."""
+    from pathlib import Path
+
+    from resync_ext.tws.simulator import joblog
+    from resync_ext.tws.simulator.errors import NotFound
+    from resync_ext.tws.simulator.plan import Plan
+    from resync_ext.tws.simulator.scenario import load_scenario
+
+    evals = Path(__file__).parents[1] / "evals" / "scenarios"
+    lines: list[str] = []
+    sources: list[str | Path] = ["demo", *sorted(evals.glob("*.yaml"))]
+    for source in sources:
+        plan = Plan(load_scenario(source))
+        for job in plan.all_jobs():
+            for run in job.runs:
+                try:
+                    lines += joblog.render(plan, job, run).splitlines()
+                except NotFound:  # a job that has not started has no log
+                    continue
+    assert len(lines) > 2000
+    changed = [ln for ln in lines if mask_secrets(ln) != ln]
+    assert [ln for ln in changed if "Pay2026!nov" not in ln] == []
