@@ -6,8 +6,9 @@ notes, plus refinements of R1 for recognisable log signatures such as ORA-01017)
 The text is untrusted (a job log, whatever the model passes to the tool), so the rules'
 patterns are compiled with RE2 (linear time: ``unlink.*mailman`` took quadratic time with
 Python's ``re`` on a line repeating ``unlink``), each rule's patterns as one alternation run
-once over the text, and the text is bounded first: its last ``MAX_LINES`` non-blank lines,
-each cut at ``MAX_LINE_CHARS``. ~25 ms for 1 MB of text; callers run it off the event loop.
+once over the text in 64 KiB chunks (the GIL is released between them), and the text is
+bounded first: its last ``MAX_LINES`` non-blank lines, each cut at ``MAX_LINE_CHARS``. ~25 ms
+for 1 MB of text; callers run it off the event loop.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ AWS_CODE = re.compile(r"\bAWS[A-Z]{3}\d{3}[EIW]\b")
 _MAX_LINE = 200  # evidence shown per matching line
 MAX_LINES = 2000
 MAX_LINE_CHARS = 500
+CHUNK_CHARS = 64 * 1024
 _COMMON = frozenset(COMMON_STATUS.values()) | {"SUCCESSFUL", "HELD"}
 
 
@@ -128,13 +130,31 @@ def bounded_lines(text: str | None) -> list[str]:
     return lines[-MAX_LINES:]
 
 
-def _first_hit(matcher: re2._Regexp, joined: str) -> str | None:
-    m = matcher.search(joined)
-    if m is None:
-        return None
-    start = joined.rfind("\n", 0, m.start()) + 1
-    end = joined.find("\n", m.start())
-    return joined[start : end if end >= 0 else len(joined)]
+def _chunks(lines: list[str], size: int = CHUNK_CHARS) -> list[str]:
+    """Join ``lines`` into texts of about ``size`` characters, whole lines each.
+
+    One RE2 call per chunk: the GIL is held for one chunk at a time, not for the whole text.
+    """
+    out: list[str] = []
+    start, length = 0, 0
+    for i, line in enumerate(lines):
+        if length and length + len(line) > size:
+            out.append("\n".join(lines[start:i]))
+            start, length = i, 0
+        length += len(line) + 1
+    if start < len(lines):
+        out.append("\n".join(lines[start:]))
+    return out
+
+
+def _first_hit(matcher: re2._Regexp, chunks: list[str]) -> str | None:
+    for text in chunks:
+        m = matcher.search(text)
+        if m is not None:
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.start())
+            return text[start : end if end >= 0 else len(text)]
+    return None
 
 
 def _clip(line: str) -> str:
@@ -152,7 +172,7 @@ def lookup_known_issue(
 ) -> list[dict[str, Any]]:
     """Return the best-matching known issues (rule id, cause, next steps, evidence)."""
     lines = bounded_lines(text)
-    joined = "\n".join(lines)
+    chunks = _chunks(lines)
     found_codes = {c for ln in lines for c in AWS_CODE.findall(ln)}
     statuses: set[str] = set()
     if status:
@@ -169,7 +189,7 @@ def lookup_known_issue(
         if sub and sub in issue.substatuses:
             m.score += 8
             m.evidence.append(f"substatus {sub}")
-        hit = _first_hit(issue.matcher, joined) if issue.matcher and joined else None
+        hit = _first_hit(issue.matcher, chunks) if issue.matcher else None
         if hit is not None:
             m.score += 6
             m.evidence.append(_clip(hit))

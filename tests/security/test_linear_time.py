@@ -102,3 +102,12 @@ def test_text_dense_with_secrets_is_fast_too(name: str) -> None:
     assert out.count("\n") == text.count("\n"), "lines stay lines"
     for secret in ("=x", ":b", "using c", "sk-abc", "ghp_abc", "Abc123defghij"):
         assert secret not in out
+
+
+def test_the_lookup_still_finds_a_known_issue_deep_in_a_large_log() -> None:
+    """Bounding and chunking keep the answer: the evidence is the matching line, whole."""
+    filler = [f"record {i} processed " + "." * 80 for i in range(1900)]  # ~100 KB: 3 chunks
+    line = "Mailman unlink timeout while draining the backlog for CPU_B"
+    text = "\n".join([*filler[:1000], line, *filler[1000:], "x" * 5000])
+    found = lookup_known_issue(text)
+    assert found[0]["rule"] == "R14" and found[0]["evidence"] == [line]
