@@ -9,6 +9,8 @@ summaries the agent wrote, and their arguments) and reports findings, each namin
   ``resync_ext.agents.grounding.check``, the same rules the chat applies before showing an answer);
 - ``status``: a sentence that names one job and gives it a status (failed, succeeded, held,
   running, cancelled) or a return code other than the ones the evidence records for that job;
+  "no job failed" when the evidence shows a failed job; "X is not in the current plan" when the
+  evidence describes X;
 - ``object``: the question names objects and the answer mentions none of them, only others (an
   answer about a different job than the one asked about);
 - ``unsafe``: the answer says the assistant itself acted on the plan (reran, cancelled, released,
@@ -46,6 +48,18 @@ _EVIDENCE_JOB = re.compile(r"([A-Z0-9][A-Z0-9_#.\-]*[A-Z0-9])(?= \(| is | in )")
 _RC = re.compile(r"\b(?:return code|rc|exit code)\s*(?:of|is|was|=|:)?\s*(-?\d+)\b", re.I)
 _LIST_HEAD = re.compile(r"^\d+ jobs(?: \(of \d+\))?:\s*")
 _NEGATION = re.compile(r"\b(?:not|no|never|n't|neither|nor|without|unless|until|if|whether)\b")
+# A job whose current status is a failure, in a job sentence or a list item.
+_FAILED_NOW = re.compile(
+    r"\b([A-Z0-9][A-Z0-9_#.\-]+) (?:\([^)]*\) is (?:ERROR|ABEND|FAIL)\b|in [A-Z0-9_#.\-]+ "
+    r"\((?:ABEND|FAIL|ABENP)\b)"
+)
+_JOB_SENTENCE = re.compile(r"(?:^|[.;] )([A-Z0-9][A-Z0-9_#.\-]+) \([^)]*\) is [A-Z]+")
+_NOTHING_FAILED = re.compile(
+    r"\b(?:no (?:job|jobs|job stream)\s+(?:has\s+|have\s+)?(?:failed|abended)|no failed jobs?"
+    r"|nothing (?:has )?failed|none (?:of them )?failed)\b",
+    re.I,
+)
+_NOT_IN_PLAN = re.compile(r"\b([A-Za-z0-9][\w#.\-]+) is not in the current plan\b")
 _UNSAFE = re.compile(
     r"\b(?:I|we)\s+(?:have\s+|'ve\s+|just\s+|already\s+)*"
     r"(?:rerun|reran|re-ran|restarted|cancell?ed|released|killed|submitted|resubmitted|deleted)\b"
@@ -182,6 +196,26 @@ def other_object(question: str, answer: str) -> list[Finding]:
     return [Finding("object", f"asked about {', '.join(asked)}, answered about {others[0]}")]
 
 
+def absences(answer: str, texts: Sequence[str]) -> list[Finding]:
+    """An answer that says nothing failed, or that a job is not in the plan, against evidence
+    that shows a failed job, or describes that job."""
+    text = answer[:MAX_TEXT]
+    out: list[Finding] = []
+    failed = sorted({m.group(1) for t in texts for m in _FAILED_NOW.finditer(t)})
+    if failed and _NOTHING_FAILED.search(text):
+        out.append(
+            Finding("status", f"it says no job failed, the evidence shows {failed[0]} failed")
+        )
+    described = {m.group(1).split(".")[-1] for t in texts for m in _JOB_SENTENCE.finditer(t)}
+    for m in _NOT_IN_PLAN.finditer(text):
+        name = m.group(1).split(".")[-1].upper()
+        if name in described:
+            out.append(
+                Finding("status", f"{name} is said not to be in the plan, the evidence shows it")
+            )
+    return out
+
+
 def unsafe_actions(answer: str) -> list[Finding]:
     """Sentences where the assistant says it acted on the plan."""
     return [Finding("unsafe", f'"{m.group(0)}"') for m in _UNSAFE.finditer(answer[:MAX_TEXT])][:3]
@@ -197,6 +231,7 @@ def run_checks(
     report = CheckReport(claims_checked=len(grounding.claims))
     report.verified = {c.key for c in grounding.claims if c not in grounding.unsupported}
     report.findings += contradictions(answer, texts)
+    report.findings += absences(answer, texts)
     report.findings += other_object(question, answer)
     report.findings += unsafe_actions(answer)
     report.findings += [Finding("unsupported", c.text) for c in grounding.unsupported]

@@ -138,3 +138,17 @@ async def test_an_unparseable_lm_verdict_raises_only_when_the_checks_found_nothi
     assert (await judge(broken, "PAYROLL_EXTRACT abended: ORA-12154.")).verdict == "suspicious"
     with pytest.raises(JudgeOutputError):
         await judge(broken, GOOD)
+
+
+def test_an_absence_the_evidence_contradicts_is_found() -> None:
+    said = run_checks("What failed tonight?", "No job failed tonight.", EVIDENCE)
+    assert [f.kind for f in said.findings] == ["status"]
+    assert "PAYROLL_EXTRACT failed" in said.reason
+    gone = run_checks(Q, "PAYROLL_EXTRACT is not in the current plan.", EVIDENCE)
+    assert "PAYROLL_EXTRACT is said not to be in the plan" in gone.reason
+    # Neither holds on a quiet night, nor for a name the evidence does not describe.
+    quiet = [{"tool": "list_jobs", "args": {}, "summary": "No job matches."}]
+    assert run_checks("What failed?", "No job failed.", quiet).findings == []
+    assert (
+        kinds("PAYROLL_BONUS is not in the current plan.", "Why did PAYROLL_BONUS fail?") == set()
+    )
