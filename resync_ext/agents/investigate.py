@@ -106,6 +106,7 @@ class Investigation:
         self.follow_up = False  # the question named nothing: the conversation's subject was used
         self.focus: Focus | None = None  # the one thing the question asks (see focus_of)
         self.resources: str | None = None
+        self.resource_rows: list[dict[str, Any]] = []  # resources the question names
         self._stations: list[dict[str, Any]] | None = None
         self._done: set[str] = set()
 
@@ -197,7 +198,14 @@ class Investigation:
                 self.ambiguous.append((name, refs))
                 self.facts.append(f"{name} matches several jobs: {', '.join(refs)}.")
             elif (job.get("error") or {}).get("kind") == "not_found":
-                await self._missing(name)
+                # Not a job: a resource of that name is still in the plan (DB_SLOTS).
+                res = await self.rec.call("list_resources", name=name, summary=resources_text)
+                hit = [r for r in res.get("items") or [] if r.get("name") == name]
+                if hit and not is_error(res):
+                    self.resource_rows.append(hit[0])
+                    self.subjects.append(name)
+                else:
+                    await self._missing(name)
             else:
                 # The engine did not answer: that says nothing about whether the job exists.
                 self.unreadable.append((name, error_text(job)))
@@ -225,7 +233,8 @@ class Investigation:
             closest = [first, *(c for c in closest if c != first.rpartition(".")[2])][:CLOSEST]
         self.missing.append((name, closest))
         self.facts.append(
-            f"{name} is not in the current plan (no job, job stream or workstation of that name)."
+            f"{name} is not in the current plan (no job, job stream, workstation or resource "
+            "of that name)."
             + (f" Closest names in the plan: {', '.join(closest)}." if closest else "")
         )
 

@@ -270,7 +270,8 @@ def facts_lines(inv: Investigation) -> list[str]:
     lines: list[str] = []
     for name, closest in inv.missing:
         text = (
-            f"{name} is not in the current plan: no job, job stream or workstation has that name."
+            f"{name} is not in the current plan: no job, job stream, workstation or resource "
+            "has that name."
         )
         lines.append(text + (f" Did you mean {' or '.join(closest)}?" if closest else ""))
     for name, why in inv.unreadable:
@@ -286,6 +287,12 @@ def facts_lines(inv: Investigation) -> list[str]:
         lines.append(station_line(row, inv.station_jobs.get(str(row.get("name"))) or []))
     for s in inv.streams:
         lines.append(stream_line(s, inv.stream_jobs.get(str(s.get("name"))) or []))
+    for r in inv.resource_rows:
+        held = ", ".join(map(str, r.get("holders") or []))
+        lines.append(
+            f"Resource {r.get('name')}: {r.get('available', 0)} of {r.get('quantity', '?')} "
+            "available" + (f", held by {held}." if held else ".")
+        )
     if not inv.jobs:
         return lines
     subject = inv.jobs[0]
@@ -336,7 +343,7 @@ def needs_explanation(inv: Investigation) -> bool:
     Nothing when the question named only things the plan does not have, or one job that
     completed successfully with nothing held behind it: the facts are the whole answer.
     """
-    if inv.overview_used or inv.streams or inv.stations:
+    if inv.overview_used or inv.streams or inv.stations or inv.resource_rows:
         return True
     if not inv.jobs:
         return False

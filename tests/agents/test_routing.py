@@ -103,6 +103,17 @@ async def test_a_name_not_in_the_plan_is_answered_by_the_troubleshooter(
     assert "PAYROL_EXTRAKT is not in the current plan" in result.answer
 
 
+@pytest.mark.asyncio
+async def test_a_resource_is_answered_as_a_resource_not_as_a_missing_name(
+    registry: AgentRegistry, tools: Any
+) -> None:
+    agent = registry.create("auto", tools)
+    result = await run_agent_streaming(agent, _lm(), question="Who holds DB_SLOTS?")
+    assert result.prediction.agent == "tws-troubleshooter"
+    assert result.answer.startswith("Resource DB_SLOTS: 0 of ")
+    assert "not in the current plan" not in result.answer
+
+
 def _config(tmp_path: Path, routes: dict[str, str]) -> Path:
     data = json.loads((ROOT / "config" / "runtime.json").read_text())
     auto = next(a for a in data["agents"] if a["id"] == "auto")
