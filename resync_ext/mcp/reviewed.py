@@ -52,7 +52,7 @@ def _match(memory: Memory) -> dict[str, Any]:
     return {
         "id": memory.id,
         "question": _clip(meta.question),
-        "answer": _clip(meta.answer),
+        "answer": _clip(meta.final_answer),  # a reviewer's correction, if any
         "agent": meta.agent_id,
         "answered_at": memory.created_at,
         "reviewed_by": review.by if review else None,
