@@ -16,7 +16,7 @@ Set whose DFA runs out of memory answers "no match", which here would mean a lea
 Measured (2 cores, thread CPU): ~3 ms per MB of ordinary log text (the gate alone), ~50 ms per
 MB of text built to backtrack, ~1.5-2.5 us per masked secret; a piece holding more than
 ``MAX_SECRETS_PER_PIECE`` is masked by whole lines past that budget (1 MB with a secret every 6
-bytes: ~110 ms).
+bytes: ~70 ms).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import re2
 MASK = "***"
 _MASK = MASK.encode()
 PIECE_BYTES = 64 * 1024
-# One secret every 32 bytes of a piece: past that a piece is a dump of credentials, and masking
+# One secret every 64 bytes of a piece: past that a piece is a dump of credentials, and masking
 # them one by one (~2 us each) would cost ~25 ms a piece; its remaining lines are masked whole.
-MAX_SECRETS_PER_PIECE = 2000
+MAX_SECRETS_PER_PIECE = 1000
 # A private key's BEGIN line, then its armour headers and base64 lines up to END (or, cut off,
 # up to the first line that cannot belong to it).
 KEY_BEGIN = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
