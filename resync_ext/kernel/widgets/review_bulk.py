@@ -56,7 +56,7 @@ class BulkBar(widgets.VBox):
             options=[("Selected", "selected"), ("Shown", "shown")],
             value="selected",
             tooltips=["The cards you selected", "Every pending card the filters show"],
-            style={"button_width": "95px"},
+            style={"button_width": "110px"},
         )
         self.comment = widgets.Text(
             placeholder="Comment for all (optional)", layout=widgets.Layout(width="260px")

@@ -87,8 +87,8 @@ def decision_html(item: dict[str, Any]) -> str:
     when = item.get("decided_at") or "?"
     comment = item.get("comment")
     why = f" — “{escape(str(comment))}”" if comment else ""
-    colour = "approved" if status == "corrected" else None
-    return f"{badge(status, colour)} by {escape(str(who))} at {escape(str(when))}{why}"
+    corrected = f" {badge('corrected', 'approved')}" if correction_of(item)[0] else ""
+    return f"{badge(status)}{corrected} by {escape(str(who))} at {escape(str(when))}{why}"
 
 
 def clock(stamp: Any) -> str | None:

@@ -1,14 +1,17 @@
-"""The review panel's keyboard shortcuts, received through ipyevents.
+"""The review panel's keyboard shortcuts: a small front-end module through anywidget.
 
-ipywidgets have no key events of their own; ipyevents (a maintained widget library, with a
-prebuilt JupyterLab 4 extension) sends the browser's ``keydown`` events of a watched widget to
-the kernel as dicts such as ``{"event": "keydown", "key": "j", "repeat": False, "ctrlKey": False,
-"target": {"tagName": "DIV", ...}, ...}``.
+ipywidgets have no key events of their own. :class:`KeyListener` is an anywidget (a maintained
+library for widgets with their own front-end module, with a prebuilt JupyterLab 4 extension)
+whose few lines of JavaScript listen to the page's ``keydown`` while the pointer is over the
+panel's cards, and send each shortcut key to the kernel as a dict such as ``{"event":
+"keydown", "key": "j", "repeat": false, "ctrlKey": false, "target": {"tagName": "DIV"}, ...}``.
 
-How ipyevents listens decides the rules here: while the pointer is over the watched widget it
-captures every key of the page (and stops the browser's own handling of it). So the panel
-watches only its card list, and pauses the shortcuts whenever a text box of a card is open
-(comment, correction): otherwise typing "a" into a correction would approve the card.
+A key typed into a text box (a comment, a correction, the search) is never taken: it goes to
+the box. ipyevents, the usual choice, was tried first and dropped: while the pointer is over a
+watched widget it swallows every key of the page, typing into the widget's own boxes included,
+and reconfiguring it while hovered left that page-wide listener behind. An open text box also
+pauses the commands kernel-side (:meth:`ReviewKeys.pause`), so a key that reaches the kernel
+while a correction is being written decides nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+from traitlets import List, Unicode
 
 #: key → (command, what the help line says). Commands are run by the panel.
 KEYS: dict[str, tuple[str, str]] = {
@@ -40,7 +44,10 @@ HINT = "Keys: point at the cards and press ? for the shortcuts."
 def help_text() -> str:
     """The help line: every shortcut and what it does."""
     keys = " · ".join(f"{key} {what}" for key, (_cmd, what) in KEYS.items())
-    return f"Keys (pointer over the cards): {keys}. A text box open pauses them."
+    return (
+        f"Keys (pointer over the cards): {keys}. Typing in a text box stays there; "
+        "an open comment or correction pauses them (Enter keeps a comment)."
+    )
 
 
 def command_for(event: dict[str, Any]) -> str | None:
@@ -61,40 +68,76 @@ def command_for(event: dict[str, Any]) -> str | None:
     return command
 
 
+#: The front end: listen over the panel's cards, send shortcut keys, leave typing alone.
+KEYS_ESM = """
+const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+export default {
+  render({ model, el }) {
+    let over = false;
+    const area = () => el.closest(".resync-review")?.querySelector(model.get("area"));
+    const track = (e) => { over = Boolean(area()?.contains(e.target)); };
+    const key = (e) => {
+      const t = e.target;
+      if (!over || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+      if (TYPING.has(t?.tagName) || t?.isContentEditable) return;
+      if (!model.get("shortcut_keys").includes(e.key)) return;
+      e.preventDefault();
+      e.stopPropagation();  // JupyterLab's notebook shortcuts (j, k, a, ...) stay out of it
+      model.send({
+        event: "keydown", type: "keydown", key: e.key, code: e.code, repeat: e.repeat,
+        altKey: e.altKey, ctrlKey: e.ctrlKey, metaKey: e.metaKey, shiftKey: e.shiftKey,
+        target: { tagName: t?.tagName ?? "", id: t?.id ?? "" },
+      });
+    };
+    document.addEventListener("mouseover", track, true);
+    window.addEventListener("keydown", key, true);
+    return () => {
+      document.removeEventListener("mouseover", track, true);
+      window.removeEventListener("keydown", key, true);
+    };
+  },
+};
+"""
+
+
+class KeyListener(anywidget.AnyWidget):
+    """Send the shortcut keys pressed over the panel's cards to the kernel."""
+
+    _esm = KEYS_ESM
+    #: The keys taken from the page (any other key is left to the browser and JupyterLab).
+    shortcut_keys = List(Unicode(), default_value=list(KEYS)).tag(sync=True)
+    #: Selector, inside the panel, of the area the pointer must be over.
+    area = Unicode(".resync-cards").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(layout={"width": "0", "height": "0"}, **kwargs)
+
+
 class ReviewKeys:
-    """Listen to the keys pressed over ``source`` and run the matching panel command."""
+    """Turn the key events of a :class:`KeyListener` into panel commands."""
 
-    def __init__(self, source: widgets.DOMWidget, run: Callable[[str], None]) -> None:
-        from ipyevents import Event  # a front-end extension: loaded with the panel only
-
+    def __init__(self, run: Callable[[str], None]) -> None:
         self._run = run
-        self.event = Event(
-            source=source,
-            watched_events=["keydown"],
-            ignore_modifier_key_events=True,
-        )
-        self.event.on_dom_event(self.handle)
+        self.listener = KeyListener()
+        self.listener.on_msg(lambda _w, content, _buffers: self.handle(content))
         self.paused_by: set[str] = set()
 
     @property
     def paused(self) -> bool:
-        """True while a text box is open (the browser sends the keys to it)."""
+        """True while a text box of a card is open."""
         return bool(self.paused_by)
 
     def pause(self, owner: str) -> None:
-        """Stop capturing keys while ``owner`` (an open text box) needs them."""
+        """Decide nothing by key while ``owner`` (an open text box) is open."""
         self.paused_by.add(owner)
-        self.event.watched_events = []
 
     def resume(self, owner: str) -> None:
-        """Capture keys again once no text box needs them."""
+        """Run the keys' commands again once no text box is open."""
         self.paused_by.discard(owner)
-        if not self.paused_by:
-            self.event.watched_events = ["keydown"]
 
     def handle(self, event: dict[str, Any]) -> str | None:
-        """Run the command of one ipyevents key event; return it (None when ignored)."""
-        if self.paused:  # an event already on its way when the pause began
+        """Run the command of one key event; return it (None when ignored)."""
+        if self.paused:
             return None
         command = command_for(event)
         if command is not None:
@@ -102,5 +145,5 @@ class ReviewKeys:
         return command
 
     def close(self) -> None:
-        """Stop listening (closes the ipyevents widget)."""
-        self.event.close()
+        """Stop listening (closes the front-end module)."""
+        self.listener.close()

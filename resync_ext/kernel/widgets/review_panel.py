@@ -105,6 +105,7 @@ class ReviewPanel(ReviewActionsMixin, widgets.VBox):
             step=0.05,
             description="Confidence ≥",
             readout_format=".0%",
+            style={"description_width": "initial"},
             continuous_update=False,
         )
         self.sort = widgets.Dropdown(options=SORTS, value="queue", description="Sort")
@@ -123,7 +124,7 @@ class ReviewPanel(ReviewActionsMixin, widgets.VBox):
         self.shown = widgets.HTML()
         self.cards_box = widgets.VBox()
         self.cards_box.add_class("resync-cards")
-        self.shortcuts = ReviewKeys(self.cards_box, self.run_command)
+        self.shortcuts = ReviewKeys(self.run_command)
         self.batch_picker.observe(self._on_batch, names="value")
         filters = (self.pending_only, self.agent_filter, self.verdict_filter, self.min_confidence)
         for control in (*filters, self.sort, self.search):
@@ -142,7 +143,7 @@ class ReviewPanel(ReviewActionsMixin, widgets.VBox):
                 widgets.HBox([self.verdict_filter, self.min_confidence, self.sort]),
                 self.bulk,
                 self.limits,
-                self.keys_help,
+                widgets.HBox([self.keys_help, self.shortcuts.listener]),
                 self.message,
                 self.shown,
                 self.cards_box,

@@ -1,8 +1,8 @@
 """The review panel's fast flow against a real server: keys, sort and filters, the reviewer's
 count, corrections, bulk decisions with one confirmation, re-check and export.
 
-Keys are sent the way the browser sends them: the dict ipyevents posts for a ``keydown``, given
-to the handler the panel's ipyevents widget registered for its comm messages.
+Keys are sent the way the browser sends them: the dict the key listener's front end posts for
+a ``keydown``, given to the handler the listener widget registered for its custom messages.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def panel(server: RunningServer, seeded: tuple[str, list[str]]) -> Iterator[Revi
 
 
 def press(panel: ReviewPanel, name: str, **extra: Any) -> None:
-    """Press a key over the panel's cards, as ipyevents reports it."""
-    panel.shortcuts.event._handle_mouse_msg(None, key(name, **extra), [])
+    """Press a key over the panel's cards, as the front end reports it (a custom message)."""
+    panel.shortcuts.listener._handle_custom_msg(key(name, **extra), [])
 
 
 def server_item(server: RunningServer, batch: str, memory_id: str) -> dict[str, Any]:
@@ -151,11 +151,11 @@ def test_keyboard_flow_moves_comments_decides_and_counts(
     press(panel, "c")
     card = panel.card(second)
     assert card is not None and card.comment_box.is_open and not card.comment.disabled
-    assert panel.shortcuts.paused and panel.shortcuts.event.watched_events == []
+    assert panel.shortcuts.paused
     press(panel, "a")
     assert server_item(server, batch, second)["status"] == "pending"
     card.comment.value = "Matches the job log."  # Enter in the box: it is kept, keys resume
-    assert not panel.shortcuts.paused and panel.shortcuts.event.watched_events == ["keydown"]
+    assert not panel.shortcuts.paused
     assert card.comment.disabled
 
     press(panel, "a")
@@ -237,6 +237,10 @@ def test_correct_export_and_recheck_from_a_card(server: RunningServer, tmp_path:
         assert not panel.shortcuts.paused and "Corrected:" in panel.message.value
         card = panel.card(fixed)
         assert card is not None and card.correct_button.disabled
+        assert (
+            "approved</span> <span" in card.header.value
+            and ">corrected</span>" in card.header.value
+        )
         body = card.body.value
         assert body.index("Corrected answer") < body.index("Original answer")
         assert "password of its database user expired" in body
