@@ -9,7 +9,17 @@ from tornado.web import RequestHandler
 Route = tuple[str, type[RequestHandler]]
 
 #: Resource modules whose ``routes`` the extension registers, in order.
-ROUTE_MODULES = ("health", "openapi", "agents", "chat", "memories", "audit", "reports")
+ROUTE_MODULES = (
+    "health",
+    "openapi",
+    "agents",
+    "chat",
+    "memories",
+    "audit",
+    "review",
+    "reports",
+    "suggestions",
+)
 
 
 def collect_routes() -> list[Route]:
