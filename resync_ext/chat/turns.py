@@ -40,6 +40,7 @@ from resync_ext.chat.frames import (
 )
 from resync_ext.chat.history import seen_before
 from resync_ext.chat.slots import TurnSlots
+from resync_ext.chat.watch import Activity, lm_failure
 from resync_ext.llm.priority import CHAT_ACTIVITY
 from resync_ext.redact import mask_obj, mask_secrets
 from resync_ext.tws.injection import classify
@@ -194,7 +195,9 @@ class TurnService:
         content = answer.result.answer
         # Past turns are history, never facts: one dated line, written here, only when a past
         # turn is about this answer's subject (resync_ext.chat.history).
-        line = seen_before(context, checked.subjects)
+        # This conversation's own turns are not "seen before": the operator just read them.
+        earlier = [m for m in context if conv is None or m.metadata.conversation != conv.id]
+        line = seen_before(earlier, checked.subjects)
         if line:
             content = f"{content}\n{line}" if content else line
             await send(
@@ -264,7 +267,7 @@ class TurnService:
 
         started: dict[str, float] = {}
         answer_unavailable: list[str] = []
-        activity = _Activity()
+        activity = Activity()
 
         async def forward(event: AgentEvent) -> None:
             activity.touch()
@@ -302,7 +305,7 @@ class TurnService:
         except TurnFailed:
             raise
         except Exception as e:  # the LM layer raises many types (LiteLLM, llama.cpp, DSPy)
-            raise _lm_failure(e) from e
+            raise lm_failure(e) from e
         finally:
             agent.cancel()
         timing.agent_ms = _ms(t_agent)
@@ -362,25 +365,6 @@ class TurnService:
             self.schedule_audit(final.memory_id)
 
 
-class _Activity:
-    """When the turn last showed progress (a tool event or a token)."""
-
-    def __init__(self) -> None:
-        self.last = time.monotonic()
-
-    def touch(self) -> None:
-        self.last = time.monotonic()
-
-    async def wait_while_busy(self, task: asyncio.Future[T], idle_limit: float) -> bool:
-        """Wait for ``task``; False when it stayed silent for ``idle_limit`` seconds first."""
-        while not task.done():
-            remaining = idle_limit - (time.monotonic() - self.last)
-            if remaining <= 0:
-                return False
-            await asyncio.wait({task}, timeout=remaining)
-        return True
-
-
 def _queued(turn_id: str, send: Send) -> Callable[[int], Awaitable[None]]:
     """Tell the client where its turn waits in the queue."""
 
@@ -388,11 +372,3 @@ def _queued(turn_id: str, send: Send) -> Callable[[int], Awaitable[None]]:
         await send(QueuedFrame(id=turn_id, position=position))
 
     return tell
-
-
-def _lm_failure(e: Exception) -> TurnFailed:
-    name = type(e).__name__
-    text = mask_secrets(str(e)).splitlines()[0][:300] if str(e) else ""
-    if "timeout" in name.lower() or "timed out" in text.lower():
-        return TurnFailed("lm_timeout", f"the language model timed out ({name})")
-    return TurnFailed("lm_error", f"the language model failed: {name}: {text}")

@@ -151,6 +151,8 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     assert "ORA-01017: invalid username/password; logon denied" in three["content"]
     assert "Pay2026!nov" not in three["content"], "log lines are masked"
     assert "PAYROLL_CALC" not in three["content"]
+    # The conversation's own earlier turns are not offered back as "seen before".
+    assert "Seen before" not in two["content"] + three["content"]
 
     # Each turn its own memory, linked to the one before in the same conversation.
     memories = [await store.get(f["memory_id"]) for f in (one, two, three)]

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from resync_ext.chat.turns import _Activity
+from resync_ext.chat.watch import Activity
 
 
 @pytest.mark.asyncio
 async def test_a_task_that_keeps_making_progress_outlives_the_limit() -> None:
-    activity = _Activity()
+    activity = Activity()
 
     async def streaming() -> str:
         for _ in range(8):  # 0.4 s in all, four times the silence limit
@@ -26,7 +26,7 @@ async def test_a_task_that_keeps_making_progress_outlives_the_limit() -> None:
 
 @pytest.mark.asyncio
 async def test_a_silent_task_is_reported_after_the_limit() -> None:
-    activity = _Activity()
+    activity = Activity()
     task = asyncio.ensure_future(asyncio.sleep(5))
     loop = asyncio.get_running_loop()
     t0 = loop.time()
