@@ -172,3 +172,20 @@ async def test_a_cancelled_background_call_stops_waiting_at_once() -> None:
     with background():
         text, _, _ = await asyncio.wait_for(_call(lm, "judge again"), 5)
     assert text == "w0 w1 w2"
+
+
+@pytest.mark.asyncio
+async def test_lm_calls_waiting_for_the_model_leave_the_default_thread_pool_free() -> None:
+    # Twenty turns' calls queue for the one model: on the loop's default pool (6 threads on two
+    # cores) they would hold every thread, and every asyncio.to_thread endpoint would stall.
+    gate = PriorityGate(ChatActivity(), defer_s=0.0)
+    fake = Recorder(10)
+    lm = _lm(_engine(fake, gate))
+    calls = [asyncio.create_task(_call(lm, f"chat {n}")) for n in range(20)]
+    await asyncio.sleep(0.3)
+    t0 = time.monotonic()
+    assert await asyncio.wait_for(asyncio.to_thread(lambda: "served"), 2) == "served"
+    assert time.monotonic() - t0 < 0.5
+    assert not all(c.done() for c in calls), "the model was still busy meanwhile"
+    await asyncio.gather(*calls)
+    assert fake.max_active == 1
