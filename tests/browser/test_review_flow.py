@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.browser.test_jupyterlab import LAB_CONFIG, SHOTS, chromium_page, open_and_run
-from tests.kernel.widgets.server import REPO, RunningServer, resync_server, seed_batch
+from tests.kernel.widgets.server import LM_JUDGE, REPO, RunningServer, resync_server, seed_batch
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -41,10 +41,6 @@ VERDICTS = {
 }
 CORRECTED = "PAYROLL_EXTRACT abended with ORA-01017: the password of its database user expired."
 CARD = ".resync-review .resync-card"
-
-#: The judge is the (loopback) LM alone: its verdicts decide what is flagged (the default
-#: judge's deterministic checks pass the scripted answer; the judge is not under test here).
-LM_JUDGE = {"ResyncApp.judge_class": "resync_ext.audit.judge.LMJudge"}
 
 
 @pytest.fixture(scope="module")

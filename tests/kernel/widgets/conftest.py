@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.kernel.widgets.server import RunningServer, resync_server
+from tests.kernel.widgets.server import LM_JUDGE, RunningServer, resync_server
 
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """Jupyter Server with Resync, the demo simulator and the loopback LM, shared by the folder."""
-    with resync_server(tmp_path_factory.mktemp("resync-server")) as running:
+    """Jupyter Server with Resync, the demo simulator and the loopback LM (the judge too)."""
+    with resync_server(tmp_path_factory.mktemp("resync-server"), extra=LM_JUDGE) as running:
         yield running

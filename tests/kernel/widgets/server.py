@@ -37,6 +37,9 @@ ANSWER = (
     "1. Fix the credentials in the job's connection settings.\n"
     "2. Confirm with the application owner, then rerun it."
 )
+#: The judge as the LM alone: the loopback LM's verdicts are the auditor's. The default judge
+#: starts from deterministic checks that the scripted answer passes; panel tests test the panel.
+LM_JUDGE = {"ResyncApp.judge_class": "resync_ext.audit.judge.LMJudge"}
 VERDICT = {
     "verdict": "suspicious",
     "confidence": 0.6,

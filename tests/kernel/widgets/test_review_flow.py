@@ -26,7 +26,7 @@ from resync_ext.kernel.review_client import (
 )
 from resync_ext.kernel.widgets.review_panel import ReviewPanel
 from resync_ext.kernel.widgets.review_view import metrics_text
-from tests.kernel.widgets.server import RunningServer, resync_server, seed_batch
+from tests.kernel.widgets.server import RunningServer, seed_batch
 from tests.kernel.widgets.test_review_parts import key
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,6 @@ TURNS = [
 ]
 #: Seconds the server keeps a plan read (the TWS client's TTL cache), and a little more.
 CACHE_TTL_S = 11.0
-LM_JUDGE = {"ResyncApp.judge_class": "resync_ext.audit.judge.LMJudge"}
 #: The loopback judge doubts each answer with another confidence (found by the question's
 #: words), so the batch holds a mix to sort. Below the auto-reject threshold: all are flagged.
 VERDICTS = {
@@ -51,17 +50,6 @@ VERDICTS = {
         ("safe to rerun", 0.5),
     )
 }
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server whose judge is the LM alone, so the loopback LM's verdicts are the auditor's.
-
-    The default judge starts from deterministic checks that pass the scripted answer; this
-    module tests the panel, not the judge.
-    """
-    with resync_server(tmp_path_factory.mktemp("review-flow"), extra=LM_JUDGE) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
