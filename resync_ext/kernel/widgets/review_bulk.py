@@ -74,7 +74,8 @@ class BulkBar(widgets.VBox):
         self.reject_button.on_click(lambda _b: self.ask("reject"))
         self.confirm_button.on_click(lambda _b: self.confirm())
         self.cancel_button.on_click(lambda _b: self.cancel())
-        self.scope.observe(lambda _c: self.cancel(), names="value")
+        self._quiet = False
+        self.scope.observe(lambda _c: None if self._quiet else self.cancel(), names="value")
         super().__init__(
             [
                 widgets.HBox(
@@ -93,10 +94,16 @@ class BulkBar(widgets.VBox):
 
     def refresh_counts(self) -> None:
         """Say on the scope buttons how many pending items each would decide."""
-        self.scope.options = [
-            (f"Selected ({len(self._ids_of('selected'))})", "selected"),
-            (f"Shown ({len(self._ids_of('shown'))})", "shown"),
-        ]
+        keep = self.scope.value  # new options would reset it to the first
+        self._quiet = True
+        try:
+            self.scope.options = [
+                (f"Selected ({len(self._ids_of('selected'))})", "selected"),
+                (f"Shown ({len(self._ids_of('shown'))})", "shown"),
+            ]
+            self.scope.value = keep
+        finally:
+            self._quiet = False
 
     def disable(self, why: str) -> None:
         """Turn the bar off, saying why (a server without the bulk endpoint)."""

@@ -148,6 +148,9 @@ def test_bulk_needs_one_confirmation_and_reports_refusals() -> None:
     bar.cancel_button.click()
     assert bar.confirm_row.layout.display == "none" and sent == []
     bar.scope.value = "shown"
+    bar.refresh_counts()  # the counts change; the scope chosen stays
+    assert bar.scope.value == "shown"
+    assert [label for label, _v in bar.scope.options] == ["Selected (1)", "Shown (2)"]
     bar.comment.value = "batch checked"
     bar.reject_button.click()
     assert "Reject 2 shown items?" in bar.question.value
