@@ -181,3 +181,15 @@ def test_corrected_answers_recheck_lines_and_file_names() -> None:
     assert "Changed since 03:04" in changed and "ABEND → <b>SUCC</b>" in changed
     assert case_file_name("ab/../c d:e") == "eval-case-ab-..-c-d-e.yaml"
     assert case_file_name("///") == "eval-case-memory.yaml"
+
+
+def test_both_answers_of_a_card_go_through_the_chat_panels_sanitiser() -> None:
+    html = answer_html(
+        {
+            "answer": "[x](https://evil.example/a) <script>alert(1)</script>",
+            "corrected_answer": "<img src=x onerror=alert(1)> ![i](https://evil.example/p.png)",
+        }
+    )
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+    assert "x (https://evil.example/a)" in html  # a link is shown as text, never followed
+    assert "[image: i (https://evil.example/p.png)]" in html  # an image is never loaded
