@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import TWSError
+from .injection import KNOWLEDGE_KEYS, screen_obj
 from .knowledge import lookup_known_issue as _lookup
 from .lenient import unread_paths
 from .models import Job, JobRun, JobStream, short_name
@@ -25,12 +26,14 @@ MAX_NOTES = 10
 
 
 def tool(fn: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """Turn exceptions into ``{"error": ...}`` data so the agent loop never sees a raise."""
+    """Turn exceptions into ``{"error": ...}`` data so the agent loop never sees a raise, and
+    withhold engine text that reads like instructions to the assistant (injection.py) from every
+    field of the answer, for every consumer (agents in evidence or react mode, MCP clients)."""
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
         try:
-            return await fn(*args, **kwargs)
+            return dict(screen_obj(await fn(*args, **kwargs), trusted=KNOWLEDGE_KEYS))
         except TWSError as e:
             return {"error": e.to_dict()}
         except (ValueError, TypeError) as e:
@@ -103,6 +106,7 @@ def job_brief(job: Job) -> dict[str, Any]:
             "end": iso(times.actual_end_time) if times else None,
             "critical": True if job.is_critical else None,
             "late": True if job.is_late else None,
+            "time_zone": job.time_zone,  # the engine's zone: times are shown in it
         }
     )
 
