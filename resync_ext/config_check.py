@@ -13,6 +13,12 @@ from resync_ext.files import private_dir
 _CRON_FIELDS = 5
 
 
+def _without_userinfo(value: str) -> str:
+    """``value`` with any ``user:password@`` taken out of its network location."""
+    parsed = urlparse(value)
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
+
+
 def _check_url(name: str, value: str, *, required: bool) -> None:
     if not value:
         if required:
@@ -21,7 +27,7 @@ def _check_url(name: str, value: str, *, required: bool) -> None:
     parsed = urlparse(value)
     if parsed.username is not None or parsed.password is not None:
         # Refused, and never echoed: the message shows the URL without its user:password@.
-        bare = parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
+        bare = _without_userinfo(value)
         where = "tws_user and tws_password" if name == "tws_url" else "the matching key setting"
         raise ConfigError(name, bare, f"must not carry user:password@ in the URL; set {where}")
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
@@ -73,9 +79,10 @@ def validate_settings(app: Any) -> None:
     if app.scheduler_lock_url and not app.scheduler_lock_url.startswith(
         ("postgresql", "postgres:")
     ):
+        # The lock URL carries the database password: the message shows it without userinfo.
         raise ConfigError(
             "scheduler_lock_url",
-            app.scheduler_lock_url,
+            _without_userinfo(app.scheduler_lock_url),
             "must be a PostgreSQL URL like 'postgresql://user:password@host/db'",
         )
     if app.vector_engine not in {"edge", "local"}:

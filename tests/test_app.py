@@ -88,6 +88,17 @@ def test_bad_setting_is_one_clear_line(
     assert "\n" not in exc.value.message
 
 
+def test_a_refused_lock_url_never_shows_its_password(tmp_path: Path) -> None:
+    from resync_ext.config_check import validate_settings
+    from resync_ext.errors import ConfigError
+
+    app = ResyncApp(data_dir=str(tmp_path), scheduler_lock_url="mysql://ops:S3cr3t!@db/resync")
+    with pytest.raises(ConfigError) as exc:
+        validate_settings(app)
+    assert "S3cr3t" not in exc.value.message
+    assert "mysql://db/resync" in exc.value.message
+
+
 class TestInvalidConfigDisablesTheExtension:
     @pytest.fixture
     def resync_config(self, resync_config: dict[str, Any]) -> dict[str, Any]:
