@@ -18,7 +18,6 @@ be shown before it is checked.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -33,6 +32,7 @@ from resync_ext.agents.follow_up import conversation_subject
 from resync_ext.agents.grounding import (
     check,
     drop_unsupported,
+    evidence_texts,
     sentences,
     trim_incomplete,
     trim_repetition,
@@ -61,16 +61,6 @@ class Grounding:
         d = asdict(self)
         d["regenerated"] = int(self.regenerated)
         return d
-
-
-def evidence_texts(evidence: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Return what an answer may draw on from recorded evidence: summaries and arguments."""
-    out: list[str] = []
-    for e in evidence:
-        out.append(str(e.get("summary") or ""))
-        if e.get("args"):
-            out.append(json.dumps(e["args"], default=str))
-    return out
 
 
 def clean(text: str) -> str:

@@ -15,12 +15,13 @@ glued together from a stream and a job (``DAILY_PAY_EXTRACT``) is not.
 from __future__ import annotations
 
 import errno
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 ClaimKind = Literal["name", "code", "return_code", "time"]
 
@@ -321,3 +322,13 @@ def drop_unsupported(
         if parts:
             kept_lines.append(" ".join(parts))
     return "\n".join(kept_lines), dropped
+
+
+def evidence_texts(evidence: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return what an answer may draw on from recorded evidence: summaries and arguments."""
+    out: list[str] = []
+    for e in evidence:
+        out.append(str(e.get("summary") or ""))
+        if e.get("args"):
+            out.append(json.dumps(e["args"], default=str))
+    return out

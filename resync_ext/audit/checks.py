@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from resync_ext.agents.evidence import candidate_names
-from resync_ext.agents.explain import evidence_texts
-from resync_ext.agents.grounding import VOCABULARY, check, claims, sentences
+from resync_ext.agents.grounding import VOCABULARY, check, claims, evidence_texts, sentences
 
 FindingKind = Literal["unsupported", "status", "object", "unsafe"]
 MAX_TEXT = 20_000  # an answer or evidence text is cut here before any matching
