@@ -18,8 +18,11 @@ does; the baseline is the same session with the audit off. Figures, each beside 
   share of each prompt equal to the previous prompt's start (what llama.cpp's cache can reuse).
 
 Without ``--quick`` it runs the embedded model (skipped, with a note, when it is not installed);
-with ``--quick`` a scripted model that takes time like one (prompt read at ~200 characters/s,
-~40 ms a token), the gate's deferral window shortened to match.
+with ``--quick`` a scripted model that takes time like one (its prompt read at ~2 ms a token,
+~40 ms a generated token), the gate's deferral window shortened to match. The analyst's reading
+time is ``RESYNC_BENCH_THINK_S`` (default 3 s; 0.3 s with --quick): shorter than the gate's deferral
+window (``lm_background_defer_s``, 10 s), the judge waits until the session ends (the drain
+figure); longer, it runs between questions and is interrupted by the next one (``preemptions``).
 """
 
 from __future__ import annotations
@@ -77,9 +80,10 @@ def _available() -> str | None:
 
 
 class ScriptedModel:
-    """Stands in for llama_cpp.Llama in --quick: reads the prompt, then streams tokens, slowly."""
+    """Stands in for llama_cpp.Llama in --quick: reads the prompt (through ``eval``, as llama.cpp
+    does, so the engine can read it in pieces), then streams tokens, slowly."""
 
-    CHARS_PER_S = 200.0
+    PROMPT_TOKEN_S = 0.002
     TOKEN_S = 0.04
     ANSWER = "Why: the job's last step failed.\nNext steps:\n1. Read the log.\n2. Rerun it."
     VERDICT = '{"verdict": "ok", "confidence": 0.8, "reason": "the answer fits the evidence"}'
@@ -89,7 +93,7 @@ class ScriptedModel:
 
     def create_chat_completion(self, **kwargs: Any) -> Any:
         prompt = "".join(str(m["content"]) for m in kwargs["messages"])
-        time.sleep(len(prompt) / self.CHARS_PER_S / 10)  # a cached prefix reads faster
+        self.eval(range(len(prompt) // 4))
         judge = "verdict" in str(kwargs["messages"][0]["content"])
         words = (self.VERDICT if judge else self.ANSWER).split(" ")
         for i, word in enumerate(words):
@@ -97,6 +101,9 @@ class ScriptedModel:
             self.n_tokens = len(prompt) // 4 + i
             yield {"choices": [{"delta": {"content": (" " if i else "") + word}}]}
         yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+
+    def eval(self, tokens: Any) -> None:
+        time.sleep(len(list(tokens)) * self.PROMPT_TOKEN_S)
 
     def tokenize(self, data: bytes) -> list[int]:
         return [0] * (len(data) // 4)
@@ -258,9 +265,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     if not quick and (note := _available()):
         print(f"   bench_chat_conversation skipped: {note}", file=sys.stderr)
         return []
-    think_s = 0.3 if quick else 3.0
+    think_s = float(os.environ.get("RESYNC_BENCH_THINK_S") or (0.3 if quick else 3.0))
     with tempfile.TemporaryDirectory() as d:
-        data_dir = Path(os.environ.get("RESYNC_DATA_DIR") or d)
+        # The embedded model's weights are assembled once under the data dir (as bench_llm).
+        shared = Path(tempfile.gettempdir()) / "resync-bench"
+        data_dir = Path(d) if quick else Path(os.environ.get("RESYNC_DATA_DIR") or shared)
         lm, engine = _lm(quick, data_dir)
         prompts: list[str] = []
         _record_prompts(engine, prompts)
@@ -280,6 +289,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         "questions": len(QUESTIONS),
         "think_s": think_s,
         "deferral_s": engine.gate.defer_s,
+        "preemptions": engine.gate.preemptions,
         "baseline_is": "the same questions in sequence with the per-turn audit off",
     }
     on_total = [t["total"] for t in on["turns"]]

@@ -189,3 +189,45 @@ async def test_lm_calls_waiting_for_the_model_leave_the_default_thread_pool_free
     assert not all(c.done() for c in calls), "the model was still busy meanwhile"
     await asyncio.gather(*calls)
     assert fake.max_active == 1
+
+
+class ReadsItsPrompt(Recorder):
+    """The scripted model reading its prompt as llama.cpp does: ``self.eval`` over the prompt's
+    tokens before the first one comes out, ~5 ms a token (a judge's prompt: about 2 s)."""
+
+    PROMPT_TOKEN_S = 0.005
+
+    def eval(self, tokens: Any) -> None:
+        time.sleep(len(list(tokens)) * self.PROMPT_TOKEN_S)
+
+    def create_chat_completion(self, **kwargs: Any) -> Any:
+        prompt = str(kwargs["messages"][-1]["content"])
+        self.eval(range(len(prompt) // 4))
+        yield from super().create_chat_completion(**kwargs)
+
+
+@pytest.mark.asyncio
+async def test_a_chat_call_does_not_wait_for_a_judge_prompt_being_read() -> None:
+    gate = PriorityGate(ChatActivity(), defer_s=0.0, max_defer_s=60.0)
+    fake = ReadsItsPrompt(5)
+    engine = _engine(fake, gate)
+    lm = _lm(engine)
+    judge_prompt = "judge " + "the job abended with return code 12; " * 45  # ~400 tokens
+
+    async def judging() -> tuple[str, float, float]:
+        with background():
+            return await _call(lm, judge_prompt)
+
+    judge = asyncio.create_task(judging())
+    while gate.holder != "background":
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # a quarter into reading the judge's prompt
+    asked = time.monotonic()
+    await _call(lm, "chat question")
+    answered_in = time.monotonic() - asked
+    waited = gate.chat_waits[-1]
+    text, _, _ = await judge
+    assert waited < 0.6, waited  # a piece of the prompt (48 tokens, ~0.25 s), not the rest
+    assert answered_in < 1.0, answered_in
+    assert text == fake.text and gate.preemptions >= 1
+    assert "eval" not in vars(fake), "the model's own eval is back after the call"
