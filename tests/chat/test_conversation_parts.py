@@ -87,3 +87,31 @@ async def test_turns_over_the_cap_wait_in_order_and_hear_their_position_move() -
     assert order == ["a", "b", "c", "e"] and slots.running == 0 and slots.waiting == 0
     with pytest.raises(ValueError):
         TurnSlots(0)
+
+
+@pytest.mark.parametrize(
+    ("question", "names", "focus"),
+    [
+        ("What does it block?", ["PAYROLL_EXTRACT"], "blocks"),
+        ("and its log?", ["PAYROLL_EXTRACT"], "log"),
+        ("What else does that failure hold up?", ["PAYROLL_EXTRACT"], "blocks"),
+        ("what about that stream?", ["PAYROLL_EXTRACT"], None),
+        ("Why did it fail?", ["PAYROLL_EXTRACT"], None),
+        # A new explicit name switches the subject; a loose phrase without pointing back too.
+        ("Why did SALES_STAGE abend?", ["SALES_STAGE"], None),
+        ("what about the dw extract job?", ["dw extract"], None),
+    ],
+)
+def test_a_follow_up_is_read_against_the_conversations_subject(
+    question: str, names: list[str], focus: str | None
+) -> None:
+    from resync_ext.agents.follow_up import asked_names, focus_of
+
+    asked = asked_names(question, "PAYROLL_EXTRACT")
+    assert asked == names
+    assert focus_of(question, follow_up=asked == ["PAYROLL_EXTRACT"]) == focus
+    # Without a conversation the question stands alone; a question that asks why about a
+    # named job is the whole story even when it mentions the log.
+    assert asked_names("What does it block?") == []
+    assert focus_of("Why did PAYROLL_EXTRACT fail? Check its log.") is None
+    assert focus_of("What does PAYROLL_EXTRACT block?") == "blocks"
