@@ -129,7 +129,8 @@ class Services:
             timeout_s=app.lm_timeout,
             # One local model on a few cores serves two turns as fast as ten; a provider scales.
             slots=TurnSlots(
-                app.max_concurrent_turns or (2 if app.lm_model.strip() == "local" else 16)
+                app.max_concurrent_turns
+                or (2 if app.lm_model.strip().partition("/")[0] == "local" else 16)
             ),
             log=self.log,
         )
