@@ -250,6 +250,19 @@ def _row(
     }
 
 
+def _fresh_cache(engine: Any) -> None:
+    """Empty llama.cpp's KV and RAM caches (the embedded model; the scripted one has none)."""
+    llama = engine._llama
+    if isinstance(llama, ScriptedModel):
+        return
+    import llama_cpp
+
+    from resync_ext.llm.local_engine import RAM_CACHE_BYTES
+
+    llama.reset()
+    llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=RAM_CACHE_BYTES))
+
+
 def _shared_prefix(a: str, b: str) -> int:
     """How many leading characters two prompts share."""
     n = 0
@@ -276,7 +289,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         try:
             if not quick:
                 engine.load()
+            _fresh_cache(engine)
             on = asyncio.run(_session(lm, engine, True, think_s))
+            # Same questions, same evidence: without a fresh cache the baseline's prompts would
+            # all be found whole in llama.cpp's RAM cache, read at no cost.
+            _fresh_cache(engine)
             off = asyncio.run(_session(lm, engine, False, think_s))
             wait_s, judge_s = asyncio.run(_wait_while_judging(lm, engine, 0.5 if quick else 4.0))
             tokenize = engine._llama.tokenize
