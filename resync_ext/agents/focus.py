@@ -16,6 +16,7 @@ from resync_ext.agents.verdict import job_line, status_words
 
 MAX_SUCCESSORS = 8
 MAX_LOG_LINES = 4
+MIN_LOG_LINE = 12  # characters of message in a log line worth quoting
 
 
 def focused_lines(inv: Investigation) -> list[str] | None:
@@ -62,14 +63,17 @@ def _log(inv: Investigation, job: dict[str, Any]) -> list[str]:
     log = inv.logs.get(key)
     if log is None:
         return [f"The log of {key} could not be read."]
-    ranked = decisive_lines(log)[:MAX_LOG_LINES]
+    # A bare "ERROR:" says nothing the next line does not: lines with a message only.
+    ranked = [x for x in decisive_lines(log) if len(x.strip(" :-*=")) >= MIN_LOG_LINE]
+    ranked = ranked[:MAX_LOG_LINES]
+    whose = "its log" if key == ref(job) else f"the log of {key}, the failed job it waits for"
+    title = f"Error lines of {whose}, the decisive one first:"
     if not ranked:
-        tail = [x for x in str(log.get("tail") or "").splitlines() if x.strip()]
-        ranked = tail[-2:]
+        ranked = [x for x in str(log.get("tail") or "").splitlines() if x.strip()][-2:]
+        title = f"The last lines of {whose}:"
     if not ranked:
         return [f"The log of {key} has no error lines."]
-    head = "Its log" if key == ref(job) else f"The log of {key}, the failed job it waits for,"
     return [
-        f"{head} ends with these lines, the decisive one first:",
+        title,
         *(f'- "{clip(x, 180)}"' for x in ranked),
     ]

@@ -147,7 +147,7 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     third = await _ask(ws, "c3", "and its log?")
     three = _final(third)
     assert (three["subject"], three["conversation"]) == ("PAYROLL_EXTRACT", conversation)
-    assert "Its log ends with these lines" in three["content"]
+    assert "Error lines of its log, the decisive one first:" in three["content"]
     assert "ORA-01017: invalid username/password; logon denied" in three["content"]
     assert "Pay2026!nov" not in three["content"], "log lines are masked"
     assert "PAYROLL_CALC" not in three["content"]

@@ -48,7 +48,7 @@ async def test_follow_ups_a_reconnect_and_a_new_conversation(panel: ChatPanel) -
 
     log, _ = await _ask(panel, "and its log?")
     assert log.final is not None and log.final["subject"] == "PAYROLL_EXTRACT"
-    assert "ORA-01017" in log.answer and "Its log ends with these lines" in log.answer
+    assert "ORA-01017" in log.answer and "Error lines of its log" in log.answer
     assert "2 turns, about PAYROLL_EXTRACT" in panel.conversation_html.value
 
     # The socket drops: the next question opens a new one that resumes the conversation.
