@@ -88,5 +88,5 @@ async def test_follow_ups_stay_on_the_job_and_each_stage_shows(lab: RunningServe
         await page.screenshot(path=str(SHOTS / "conversation.png"))
 
         await page.get_by_role("button", name="New conversation").click()
-        await page.locator(".resync-chat").get_by_text("New conversation").first.wait_for()
+        await page.locator(".resync-chat").get_by_text("no question yet").wait_for()
         assert await page.locator(".resync-turn").count() == 0

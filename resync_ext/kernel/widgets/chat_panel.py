@@ -61,7 +61,10 @@ class ChatPanel(widgets.VBox):
         self._subjects: dict[str, str] = {}
         self.conversation_html = widgets.HTML()
         self.new_button = widgets.Button(
-            description="New conversation", icon="plus", tooltip="Forget what this chat was about"
+            description="New conversation",
+            icon="plus",
+            tooltip="Forget what this chat was about",
+            layout=widgets.Layout(width="auto"),
         )
         self.new_button.on_click(lambda _b: self.new_conversation())
         # An empty chat offers questions about tonight's plan; a click asks one.
@@ -249,7 +252,7 @@ class ChatPanel(widgets.VBox):
         agent_id = self.agent_picker.value
         conversation = self.conversations.get(agent_id) if agent_id else None
         if conversation is None:
-            self.conversation_html.value = note_html("New conversation")
+            self.conversation_html.value = note_html("A new conversation: no question yet")
             return
         turns = sum(1 for v in self.turns if v.agent_id == agent_id and v.final is not None)
         subject = self._subjects.get(agent_id)

@@ -36,7 +36,7 @@ async def _ask(panel: ChatPanel, text: str) -> tuple[TurnView, list[str]]:
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_follow_ups_a_reconnect_and_a_new_conversation(panel: ChatPanel) -> None:
-    assert "New conversation" in panel.conversation_html.value
+    assert "no question yet" in panel.conversation_html.value
     first, shown = await _ask(panel, "Why did PAYROLL_EXTRACT fail last night?")
     conversation = panel.conversations[AGENT]
     assert first.final is not None and first.final["conversation"] == conversation
@@ -63,7 +63,7 @@ async def test_follow_ups_a_reconnect_and_a_new_conversation(panel: ChatPanel) -
 
     panel.new_button.click()
     assert panel.turns == [] and panel.history.children == ()
-    assert "New conversation" in panel.conversation_html.value
+    assert "no question yet" in panel.conversation_html.value
     fresh, _ = await _ask(panel, "What does it block?")
     assert fresh.final is not None and fresh.final["conversation"] != conversation
     # Nothing to refer back to: "it" names nothing, so the answer starts from the plan summary.
