@@ -45,6 +45,38 @@ _RELATIVE = re.compile(
     r"\b(?:in )?\d+ (?:d|h|min|s)(?: \d+ (?:h|min|s))*(?: ago)?\b|\(\d+(?:\.\d+)? times\)"
 )
 
+# Names and codes (upper case, "ORA-01017", "AGT_WIN02", "DAILY_PAY.PAYROLL_EXTRACT"), numbers,
+# and lower-case words (only the state words among them count).
+_FACT = re.compile(r"[A-Z][A-Z0-9_#@$-]+(?:\.[A-Z0-9_#@$-]+)*|\d+|[a-z]+")
+_STATE_WORDS = frozenset(
+    {
+        "linked",
+        "unlinked",
+        "running",
+        "stopped",
+        "held",
+        "released",
+        "late",
+        "missing",
+        "arrived",
+        "exhausted",
+        "available",
+        "abended",
+        "failed",
+        "succeeded",
+        "successful",
+        "cancelled",
+        "canceled",
+        "suppressed",
+        "blocked",
+        "ready",
+        "waiting",
+        "unavailable",
+        "offline",
+        "online",
+    }
+)
+
 
 class Change(BaseModel):
     """One thing that differs between the recorded answer's evidence and the live plan."""
@@ -99,9 +131,45 @@ def compare(tool: str, args: Mapping[str, Any], then: str, result: Any) -> list[
             if now_facts.get(key, value) != value
         ]
     now = _words(tool, result)
-    if _RELATIVE.sub("", now).split() == _RELATIVE.sub("", then).split():
+    if _same_text(then, now):
         return []
     return [Change(what=label, then=then, now=now)]
+
+
+def _same_text(then: str, now: str) -> bool:
+    """True when a recorded summary states the same facts as the live one.
+
+    The agents word a result in several ways (the same dependencies read "2 jobs wait for
+    DAILY_PAY.X: A, B" in one answer and "X has no unmet dependency. 2 successors wait for it: A,
+    B" in another), and summaries are cut at a length ("…"). So what is compared is what a summary
+    states, not its wording: the object names (short, without their stream), codes and numbers,
+    and the state words; a summary cut short is compared only as far as it goes.
+    """
+    a, a_cut = _fact_words(then)
+    b, b_cut = _fact_words(now)
+    if a_cut and b_cut:
+        return a <= b or b <= a
+    if a_cut:
+        return a <= b
+    if b_cut:
+        return b <= a
+    return a == b
+
+
+def _fact_words(text: str) -> tuple[set[str], bool]:
+    """The facts a summary states, and whether it was cut short (its last word then dropped)."""
+    body = text.strip()
+    cut = body.endswith("…")
+    words = _FACT.findall(_RELATIVE.sub("", body.rstrip("…")))
+    if cut and words:
+        words.pop()
+    out = set()
+    for w in words:
+        if w.lower() in _STATE_WORDS:
+            out.add(w.lower())
+        elif not w.islower():
+            out.add(w.rsplit(".", 1)[-1])
+    return out, cut
 
 
 async def recheck(evidence: list[dict[str, Any]], tools: Mapping[str, ToolFn]) -> dict[str, Any]:

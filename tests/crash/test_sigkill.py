@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from resync_ext.audit.service import STATE_OF
 from tests.crash.integrity import (
     all_memories,
     batches,
@@ -40,6 +39,9 @@ from tests.load.chat_client import (
 from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
+
+#: The memory state a reviewer's action leaves.
+STATE_OF = {"approve": "approved", "reject": "rejected"}
 
 
 def tickets(n: int) -> list[str]:
