@@ -119,11 +119,19 @@ async def _new_memories(store: Any, n: int) -> list[str]:
     ids = []
     for _ in range(n):
         t = new_ticket()
+        # The evidence states what the answer says, so the judge's deterministic checks find
+        # nothing and the verdict rests on the (broken) LM judge.
         m = await store.add_turn(
             agent_id="tws-troubleshooter",
             question=question(t),
             answer=answer_for(t),
-            evidence=[{"tool": "get_job_log", "args": {"job": "PAYROLL_EXTRACT"}, "summary": "x"}],
+            evidence=[
+                {
+                    "tool": "get_job_log",
+                    "args": {"job": "PAYROLL_EXTRACT"},
+                    "summary": answer_for(t),
+                }
+            ],
         )
         ids.append(m.id)
     return ids

@@ -51,6 +51,7 @@ async def test_a_review_queue_class_set_in_the_config_serves_the_review_api(
             "pending": 1,
             "approved": 0,
             "rejected": 0,
+            "corrected": 0,
         }
     ]
     got = json.loads(

@@ -47,6 +47,8 @@ async def test_a_turn_becomes_the_spec_record(store: Mem0MemoryStore) -> None:
         "answer",
         "evidence",
         "session",
+        "conversation",
+        "previous",
         "state",
         "audit",
         "review",
@@ -59,6 +61,8 @@ async def test_a_turn_becomes_the_spec_record(store: Mem0MemoryStore) -> None:
         PAYROLL[1],
     )
     assert meta["evidence"] == evidence and meta["session"] == "s-1"
+    # A turn asked outside a conversation links to none (SPEC's record, plus the two links).
+    assert meta["conversation"] is None and meta["previous"] is None
     assert PAYROLL[0] in record["text"] and PAYROLL[1] in record["text"]
     assert datetime.fromisoformat(record["created_at"]).tzinfo is not None
     assert (await store.get(memory.id)) == memory
