@@ -137,7 +137,11 @@ class PlanHealth:
             verdict = deadline_line(inv, basis=False)
             self.facts.extend(f for f in inv.facts if f not in self.facts)
             if verdict:
-                lines.append(f"{ref(full)}: {verdict}")
+                # "It has missed its deadline ..." reads as "JOB has missed its deadline ...".
+                if verdict.startswith("It "):
+                    lines.append(f"{ref(full)} {verdict[3:]}")
+                else:
+                    lines.append(f"{ref(full)}: {verdict}")
                 self.subjects.append(str(full.get("name")))
         if lines:
             self.lines.append(_listed(f"Critical jobs ({BASIS})", lines))
@@ -165,7 +169,8 @@ class PlanHealth:
                 continue
             ratio = full.get("elapsed_vs_estimate")
             if (ratio is not None and float(ratio) >= LONG) or full.get("max_duration_exceeded"):
-                long.append(f"{ref(full)}: {duration_line(full)}")
+                line = duration_line(full) or "It is running longer than expected."
+                long.append(f"{ref(full)} {line[3:]}" if line.startswith("It ") else line)
                 self.subjects.append(str(full.get("name")))
         if long:
             self.lines.append(_listed("Running longer than expected", long))
@@ -181,19 +186,39 @@ class PlanHealth:
             for j in waiting
             if j.get("substatus") and "PREDECESSOR" not in str(j.get("substatus"))
         ][:MAX_BLOCKERS]
-        parts = []
+        # Jobs held up by the same thing share one line: five jobs behind one unlinked agent are
+        # one problem, and a list of five lines saying so pushes the answer off the screen.
+        groups: dict[str, list[str]] = {}
         for j in roots:
             full = await self.rec.call("get_job", job=ref(j), summary=job_sentence)
             if is_error(full):
                 continue
-            what = ", ".join(str(x) for x in (full.get("unresolved_dependencies") or [])[:2])
-            # READY_WAITING_FOR_AGENT -> "waiting for agent": the substatus in words.
-            reason = str(full.get("substatus") or "").partition("_")[2].replace("_", " ").lower()
-            parts.append(f"{ref(full)} waits for {what}" if what else f"{ref(full)} is {reason}")
+            groups.setdefault(_held_by(full), []).append(ref(full))
             self.subjects.append(str(full.get("name")))
+        parts = [_blocked_sentence(jobs, held) for held, jobs in groups.items()]
         if parts:
             # A short label: a small model copies a long one into every sentence it writes.
             self.lines.append(_listed("Blockers", parts))
+
+
+def _held_by(job: dict[str, Any]) -> str:
+    """What a waiting job waits for, in words: its unresolved dependencies, else its substatus
+    (READY_WAITING_FOR_AGENT -> "waiting for agent") with the workstation it waits on."""
+    what = ", ".join(str(x) for x in (job.get("unresolved_dependencies") or [])[:2])
+    if what:
+        return f"wait for {what}"
+    reason = str(job.get("substatus") or "").partition("_")[2].replace("_", " ").lower()
+    station = job.get("workstation")
+    return f"{reason} (workstation {station})" if station else reason
+
+
+def _blocked_sentence(jobs: list[str], held: str) -> str:
+    """ "A waits for X" / "A and B are waiting for agent (workstation W)"."""
+    many = len(jobs) > 1
+    names = ", ".join(jobs[:-1]) + f" and {jobs[-1]}" if many else jobs[0]
+    if held.startswith("wait for "):
+        return f"{names} {held if many else 'waits' + held[4:]}"
+    return f"{names} {'are' if many else 'is'} {held}"
 
 
 def _listed(label: str, items: list[str]) -> str:

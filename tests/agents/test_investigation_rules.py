@@ -113,9 +113,9 @@ async def test_the_analyzer_writes_the_plan_facts_itself(registry: Any) -> None:
     lines = result.answer.splitlines()
     assert lines[0] == "No job failed."
     critical = _section(lines, "Critical jobs")
-    assert "DWH_CUBE_REFRESH: It will miss its deadline (06:30 UTC, in 30 min) by about" in critical
-    assert "DWH_FIN_PUBLISH: It is at risk" in critical
-    assert "DWH_DASH_PUBLISH: It is on time" in critical
+    assert "DWH_CUBE_REFRESH will miss its deadline (06:30 UTC, in 30 min) by about" in critical
+    assert "DWH_FIN_PUBLISH is at risk" in critical
+    assert "DWH_DASH_PUBLISH is on time" in critical
     running_long = _section(lines, "Running longer than expected")
     assert "DWH_FACT_SALES" in running_long and "DWH_PARTITION_ROLL" in running_long
     assert result.answer.endswith(EXPLAIN)

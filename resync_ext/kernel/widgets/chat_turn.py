@@ -48,6 +48,15 @@ def one_per_line(text: str) -> str:
 RENDER_INTERVAL_S = 0.05
 
 
+#: The answer's own spacing: JupyterLab spaces paragraphs and list items for documents (about
+#: 27 px a line), which pushed a plan-wide answer past one screen at 1280x1000. The style is the
+#: panel's, outside the sanitised answer (whose own style tags nh3 drops).
+ANSWER_CSS = (
+    "<style>.resync-answer p,.resync-answer li{margin:2px 0;line-height:1.35}"
+    ".resync-answer ul,.resync-answer ol{margin:2px 0}</style>"
+)
+
+
 class TurnView(widgets.VBox):
     """A question and everything the server streamed back for it."""
 
@@ -166,7 +175,7 @@ class TurnView(widgets.VBox):
         # The agent that answered: for "auto", the one it handed the question to (final frame).
         agent = str((self.final or {}).get("agent") or self.agent_id)
         self.answer_html.value = (
-            f'<div class="resync-answer"><b class="resync-agent">{escape(agent)}</b>:'
+            f'{ANSWER_CSS}<div class="resync-answer"><b class="resync-agent">{escape(agent)}</b>:'
             f"{markdown_html(one_per_line(text) + cursor)}</div>"
         )
 
