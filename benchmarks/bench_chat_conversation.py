@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_audit import pct
+from benchmarks.bench_llm import row
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "resync_ext" / "tws" / "simulator" / "scenarios" / "demo.yaml"
@@ -237,19 +238,6 @@ async def _wait_while_judging(lm: Any, engine: Any, into_s: float) -> tuple[floa
     return gate.chat_waits[waits_before], judge_s
 
 
-def _row(
-    name: str, value: float, unit: str, baseline: float | None, params: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 3),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": None if not baseline else round(value / baseline, 3),
-        "params": params,
-    }
-
-
 def _fresh_cache(engine: Any) -> None:
     """Empty llama.cpp's KV and RAM caches (the embedded model; the scripted one has none)."""
     llama = engine._llama
@@ -315,37 +303,37 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     off_first = [t["first_token"] for t in off["turns"]]
     count = "characters / 4 (scripted model)" if quick else "llama.cpp's tokenizer"
     return [
-        _row("chat_turn_median_audit_on", pct(on_total, 50), "s", pct(off_total, 50), params),
-        _row("chat_turn_p90_audit_on", pct(on_total, 90), "s", pct(off_total, 90), params),
-        _row(
+        row("chat_turn_median_audit_on", pct(on_total, 50), "s", pct(off_total, 50), params),
+        row("chat_turn_p90_audit_on", pct(on_total, 90), "s", pct(off_total, 90), params),
+        row(
             "chat_first_token_median_audit_on",
             statistics.median(on_first),
             "s",
             statistics.median(off_first),
             params,
         ),
-        _row(
+        row(
             "chat_wait_for_model_judge_busy",
             wait_s,
             "s",
             judge_s,
             {**params, "baseline_is": "the judge call's whole length (a first-come lock's wait)"},
         ),
-        _row(
+        row(
             "chat_audit_drain",
             on["drain"],
             "s",
             None,
             {**params, "audited": on["audited"], "baseline_is": "none: every audit must finish"},
         ),
-        _row(
+        row(
             "chat_prompt_tokens_median",
             statistics.median(tokens) if tokens else 0.0,
             "tokens",
             None,
             {**params, "counted_with": count, "prompts": len(tokens)},
         ),
-        _row(
+        row(
             "chat_prompt_prefix_reused",
             statistics.median(reused) if reused else 0.0,
             "share",

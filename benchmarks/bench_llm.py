@@ -77,9 +77,10 @@ async def _turns(reuse: bool, questions: list[str]) -> tuple[float, list[Any]]:
     return load_s, results
 
 
-def _row(
+def row(
     name: str, value: float, unit: str, baseline: float | None, params: dict[str, Any]
 ) -> dict[str, Any]:
+    """One result row as benchmarks.run prints and stores it (value beside its baseline)."""
     return {
         "name": name,
         "value": round(value, 3),
@@ -115,22 +116,22 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         "threads": os.cpu_count(),
     }
     return [
-        _row("llm_model_load", load_s, "s", None, params),
-        _row(
+        row("llm_model_load", load_s, "s", None, params),
+        row(
             "llm_turn_first_token",
             ttft,
             "s",
             ttft_cold,
             {**params, "baseline_is": "same turns without prompt-prefix reuse"},
         ),
-        _row(
+        row(
             "llm_turn_total",
             total,
             "s",
             total_cold,
             {**params, "baseline_is": "same turns without prompt-prefix reuse"},
         ),
-        _row(
+        row(
             "llm_generation_speed",
             tokens / gen_s if gen_s else 0.0,
             "tokens/s",
