@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser.labconfig import quiet_lab
 from tests.browser.test_jupyterlab import LAB_CONFIG, QUESTION, SHOTS, chromium_page, open_and_run
 from tests.kernel.widgets.server import REPO, RunningServer, resync_server
 
@@ -37,6 +38,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     root = base / "work"
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(REPO / "notebooks" / "chat.ipynb", root / "notebooks" / "chat.ipynb")
+    quiet_lab(base)
     with resync_server(base, app="lab", root_dir=root, extra=LAB_CONFIG) as running:
         running.lm.judge = "down"  # no audit traffic in this test
         yield running

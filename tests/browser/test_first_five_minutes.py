@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.labconfig import quiet_lab
 from tests.browser.test_jupyterlab import LAB_CONFIG, SHOTS, chromium_page, open_and_run
 from tests.evals.test_layout import machine_spelling
 from tests.kernel.widgets.server import REPO, RunningServer, resync_server
@@ -34,11 +35,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     root = base / "work"
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(REPO / "notebooks" / "chat.ipynb", root / "notebooks" / "chat.ipynb")
-    # make run puts jupyter-config/ on JUPYTER_CONFIG_PATH; the test server's config directory
-    # is searched the same way (labconfig/page_config.json).
-    labconfig = base / "config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    shutil.copy(REPO / "jupyter-config" / "labconfig" / "page_config.json", labconfig)
+    quiet_lab(base)
     with resync_server(base, app="lab", root_dir=root, extra=LAB_CONFIG) as running:
         running.lm.judge = "down"  # the audit is not what this test watches
         yield running

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.labconfig import quiet_lab
 from tests.kernel.widgets.server import LM_JUDGE, REPO, RunningServer, resync_server, seed_batch
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -49,6 +50,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     (root / "notebooks").mkdir(parents=True)
     for name in ("chat.ipynb", "review.ipynb"):
         shutil.copy(REPO / "notebooks" / name, root / "notebooks" / name)
+    quiet_lab(base)
     with resync_server(base, app="lab", root_dir=root, extra={**LAB_CONFIG, **LM_JUDGE}) as running:
         # Memories stay new until seed_batch files them all into one batch (review test).
         running.lm.judge = "down"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.labconfig import quiet_lab
 from tests.browser.test_jupyterlab import LAB_CONFIG, SHOTS, chromium_page, open_and_run
 from tests.kernel.widgets.server import LM_JUDGE, REPO, RunningServer, resync_server, seed_batch
 
@@ -50,6 +51,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     root = base / "work"
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(REPO / "notebooks" / "review.ipynb", root / "notebooks" / "review.ipynb")
+    quiet_lab(base)
     with resync_server(base, app="lab", root_dir=root, extra={**LAB_CONFIG, **LM_JUDGE}) as lab:
         yield lab
 

@@ -8,8 +8,6 @@ found the facts, writing, ...); once it ended, what it cost and what it was abou
 from __future__ import annotations
 
 import asyncio
-import itertools
-import re
 import time
 from html import escape
 from typing import Any
@@ -18,43 +16,16 @@ import ipywidgets as widgets
 
 from resync_ext.kernel.chat_socket import ends_turn
 from resync_ext.kernel.widgets.render import (
+    answer_html,
     context_html,
     error_html,
     evidence_detail_html,
     evidence_title,
-    markdown_html,
     note_html,
 )
 
-_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s")
-
-
-def one_per_line(text: str) -> str:
-    """Keep each line of an answer on its own line in Markdown: the facts are written one per
-    line (verdict, cause, what it blocks, seen before), and Markdown would run them together
-    into one paragraph. Lines of one list, and of a fenced code block, stay together."""
-    lines = text.split("\n")
-    out = lines[:1]
-    fenced = lines[0].lstrip().startswith("```")
-    for before, line in itertools.pairwise(lines):
-        fence = line.lstrip().startswith("```")
-        keep = fenced or (_ITEM.match(before) and _ITEM.match(line))
-        out.append(("\n" if keep or not line.strip() or not before.strip() else "\n\n") + line)
-        fenced ^= fence
-    return "".join(out)
-
-
 #: Re-render the streamed Markdown at most this often (each render is one message to the page).
 RENDER_INTERVAL_S = 0.05
-
-
-#: The answer's own spacing: JupyterLab spaces paragraphs and list items for documents (about
-#: 27 px a line), which pushed a plan-wide answer past one screen at 1280x1000. The style is the
-#: panel's, outside the sanitised answer (whose own style tags nh3 drops).
-ANSWER_CSS = (
-    "<style>.resync-answer p,.resync-answer li{margin:2px 0;line-height:1.35}"
-    ".resync-answer ul,.resync-answer ol{margin:2px 0}</style>"
-)
 
 
 class TurnView(widgets.VBox):
@@ -175,8 +146,8 @@ class TurnView(widgets.VBox):
         # The agent that answered: for "auto", the one it handed the question to (final frame).
         agent = str((self.final or {}).get("agent") or self.agent_id)
         self.answer_html.value = (
-            f'{ANSWER_CSS}<div class="resync-answer"><b class="resync-agent">{escape(agent)}</b>:'
-            f"{markdown_html(one_per_line(text) + cursor)}</div>"
+            f'<div class="resync-answer"><b class="resync-agent">{escape(agent)}</b>:'
+            f"{answer_html(text + cursor)}</div>"
         )
 
     def _add_call(self, frame: dict[str, Any]) -> None:

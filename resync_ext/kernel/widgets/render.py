@@ -13,7 +13,9 @@ tags and no attributes at all, so that nothing a renderer change lets through su
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -167,3 +169,37 @@ def context_html(memories: list[dict[str, Any]]) -> str:
         f"<details><summary>Similar past turns used as context ({len(rows)})</summary>"
         f"<ul>{''.join(rows)}</ul></details>"
     )
+
+
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s")
+
+
+def one_per_line(text: str) -> str:
+    """Keep each line of an answer on its own line in Markdown: the facts are written one per
+    line (verdict, cause, what it blocks, seen before), and Markdown would run them together
+    into one paragraph. Lines of one list, and of a fenced code block, stay together."""
+    lines = text.split("\n")
+    out = lines[:1]
+    fenced = lines[0].lstrip().startswith("```")
+    for before, line in itertools.pairwise(lines):
+        fence = line.lstrip().startswith("```")
+        keep = fenced or (_ITEM.match(before) and _ITEM.match(line))
+        out.append(("\n" if keep or not line.strip() or not before.strip() else "\n\n") + line)
+        fenced ^= fence
+    return "".join(out)
+
+
+#: The answer's own spacing: JupyterLab spaces paragraphs and list items for documents (about
+#: 27 px a line), which pushed a plan-wide answer past one screen at 1280x1000. The style is the
+#: panel's, outside the sanitised answer (whose own style tags nh3 drops).
+ANSWER_CSS = (
+    "<style>.resync-answer-body p,.resync-answer-body li{margin:2px 0;line-height:1.35}"
+    ".resync-answer-body ul,.resync-answer-body ol{margin:2px 0}</style>"
+)
+
+
+def answer_html(text: str) -> str:
+    """An answer as the panels show it: one fact per line, sanitised Markdown, spaced for
+    reading (the chat turn and the review card alike)."""
+    body = markdown_html(one_per_line(text))
+    return f'{ANSWER_CSS}<div class="resync-answer-body">{body}</div>'

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import ipywidgets as widgets
 
-from resync_ext.kernel.widgets.render import badge, evidence_list_html, markdown_html, note_html
+from resync_ext.kernel.widgets.render import answer_html as answer_text_html
+from resync_ext.kernel.widgets.render import badge, evidence_list_html, note_html
 from resync_ext.kernel.widgets.review_edit import CommentBox, CorrectionEditor, correction_of
 
 CURRENT_BORDER, PLAIN_BORDER = "2px solid #1565c0", "1px solid #ccc"
@@ -52,14 +53,14 @@ def item_text(item: dict[str, Any]) -> str:
 
 def answer_html(item: dict[str, Any]) -> str:
     """The answer; once corrected, the corrected answer first and the original below it."""
-    original = markdown_html(str(item.get("answer") or ""))
+    original = answer_text_html(str(item.get("answer") or ""))
     corrected, claim = correction_of(item)
     if corrected is None:
         return f'<div class="resync-card-answer"><b>Answer</b>:{original}</div>'
     wrong = f"<div><b>Wrong claim</b>: {escape(claim)}</div>" if claim else ""
     return (
         f'<div class="resync-card-corrected"><b>Corrected answer</b>:'
-        f"{markdown_html(corrected)}</div>{wrong}"
+        f"{answer_text_html(corrected)}</div>{wrong}"
         f'<div class="resync-card-answer" style="opacity:.75"><b>Original answer</b>:'
         f"{original}</div>"
     )

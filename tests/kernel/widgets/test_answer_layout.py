@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from resync_ext.kernel.widgets.chat_turn import TurnView, one_per_line
+from resync_ext.kernel.widgets.chat_turn import TurnView
+from resync_ext.kernel.widgets.render import one_per_line
 
 ANSWER = (
     "PAYROLL_EXTRACT (job stream DAILY_PAY) abended with return code 12 at 23:01 CET, 9 h ago.\n"
