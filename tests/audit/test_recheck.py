@@ -35,7 +35,10 @@ def test_a_real_difference_is_reported_even_when_the_record_was_cut() -> None:
 
 def test_the_same_facts_in_other_words_are_no_change_but_a_state_word_is() -> None:
     then = "2 jobs wait for DAILY_PAY.PAYROLL_EXTRACT: PAYROLL_CALC, PAYROLL_REPORT."
-    now = "PAYROLL_EXTRACT has no unmet dependency. 2 successors wait for it: PAYROLL_CALC, PAYROLL_REPORT."
+    now = (
+        "PAYROLL_EXTRACT has no unmet dependency. "
+        "2 successors wait for it: PAYROLL_CALC, PAYROLL_REPORT."
+    )
     assert compare("list_workstations", {}, then, _workstations(now)) == []
     changed = compare(
         "list_workstations", {}, "AGT_WIN02 unlinked.", _workstations("AGT_WIN02 linked.")
