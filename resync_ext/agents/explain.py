@@ -115,18 +115,38 @@ async def _emit(on_tool: OnTool | None, text: str) -> None:
 
 
 def without(text: str, shown: Sequence[str]) -> str:
-    """Drop the sentences of ``text`` that repeat a sentence already ``shown`` (the facts)."""
+    """Drop the sentences of ``text`` that repeat what is already ``shown`` (the facts): the same
+    sentence, with or without a list mark or a "Why:" label, or a near copy (most of its runs of
+    six words are in the facts). A small model often opens its explanation by restating the
+    verdict; said twice, the facts read as a loop, and the reader learns nothing new."""
 
     def key(sentence: str) -> str:
-        return " ".join(sentence.lower().split()).rstrip(".")
+        return " ".join(_LEAD.sub("", sentence).lower().split()).rstrip(".")
 
     seen = {key(s) for line in shown for s in sentences(line)}
+    shown_grams = {g for line in shown for g in _grams(line)}
     lines = []
     for line in text.splitlines():
-        kept = [s for s in sentences(line) if key(s) not in seen]
+        kept = []
+        for s in sentences(line):
+            grams = _grams(s)
+            copied = bool(grams) and sum(g in shown_grams for g in grams) >= COPIED * len(grams)
+            if key(s) not in seen and not copied:
+                kept.append(s)
         if kept or not line.strip():
             lines.append(" ".join(kept))
     return "\n".join(lines).strip()
+
+
+#: A list mark or a label ("Why:", "Cause:") at a sentence's start.
+_LEAD = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*(?:(?:why|cause|reason|because)\s*:\s*)?", re.I)
+#: Share of a sentence's six-word runs found in the facts that makes it a copy of them.
+COPIED = 0.6
+
+
+def _grams(text: str, n: int = 6) -> list[tuple[str, ...]]:
+    words = re.findall(r"[\w#@\-]+", _LEAD.sub("", text).lower())
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 class EvidenceAgent(dspy.Module):

@@ -70,8 +70,9 @@ def when(stamp: Any, clock: Clock | None = None) -> str:
     return (clock or Clock()).at(stamp)
 
 
-def job_line(j: dict[str, Any]) -> str:
-    """One sentence: the job, where it runs, what happened to it, with its return code and time."""
+def job_line(j: dict[str, Any], *, due: bool = True) -> str:
+    """One sentence: the job, where it runs, what happened to it, with its return code and time;
+    ``due=False`` leaves out a critical job's deadline (a deadline line follows and says it)."""
     clock = Clock.of(j)
     place = where(j, "job stream")
     out = f"{j.get('name')}{f' ({place})' if place else ''} {status_words(j)}"
@@ -83,7 +84,7 @@ def job_line(j: dict[str, Any]) -> str:
         out += f" since {when(j['start'], clock)}"
     if j.get("critical"):
         out += "; it is a critical job" + (
-            f" due by {when(j['deadline'], clock)}" if j.get("deadline") else ""
+            f" due by {when(j['deadline'], clock)}" if due and j.get("deadline") else ""
         )
     return out + "."
 
@@ -296,12 +297,12 @@ def facts_lines(inv: Investigation) -> list[str]:
     if not inv.jobs:
         return lines
     subject = inv.jobs[0]
-    lines.append(job_line(subject))
+    deadline = deadline_line(inv)
+    lines.append(job_line(subject, due=not deadline))
     lines += [x for x in (runs_line(subject), duration_line(subject)) if x]
     if inv.chain:
         path = ", which waits for ".join(ref(j) for j in inv.chain)
         lines.append(f"It waits for {path}.")
-    deadline = deadline_line(inv)
     if deadline:
         lines.append(deadline)
     end = inv.chain[-1] if inv.chain else subject
