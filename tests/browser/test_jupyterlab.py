@@ -116,6 +116,10 @@ async def test_chat_notebook_streams_an_answer_into_the_page(lab: RunningServer)
         await page.screenshot(path=str(SHOTS / "chat.png"))
         assert await answer.locator("strong", has_text="PAYROLL_EXTRACT").count() == 1
         assert await answer.locator("code", has_text="ORA-01017").count() == 1
+        # The evidence is one click away, behind one row.
+        assert "✓ get_job_log(" not in await turn.inner_text()
+        await turn.locator(".resync-evidence").get_by_text("Evidence:").click()
+        await turn.get_by_text("✓ get_job_log(").first.wait_for()
         text = await turn.inner_text()
         assert "✓ get_job_log(" in text, text
         assert await box.input_value() == "", "the box is cleared for the next question"

@@ -52,6 +52,12 @@ class TurnView(widgets.VBox):
         )
         self.answer_html = widgets.HTML()
         self.evidence = widgets.Accordion(layout=widgets.Layout(display="none"))
+        # All of it behind one click: a plan-wide answer reads forty calls, and forty rows under
+        # every answer push the conversation apart.
+        self.evidence_box = widgets.Accordion(
+            children=[self.evidence], layout=widgets.Layout(display="none")
+        )
+        self.evidence_box.add_class("resync-evidence")
         self.context_html = widgets.HTML()
         self.errors_html = widgets.HTML()
         self.status_html = widgets.HTML(note_html("Working…"))
@@ -64,7 +70,7 @@ class TurnView(widgets.VBox):
                 self.answer_html,
                 self.errors_html,
                 self.status_html,
-                self.evidence,
+                self.evidence_box,
                 self.context_html,
             ],
             layout=widgets.Layout(border_left="3px solid #ccc", padding="2px 8px", margin="6px 0"),
@@ -164,6 +170,9 @@ class TurnView(widgets.VBox):
         title = evidence_title(call["tool"], call["args"], None)
         self.evidence.set_title(len(self.calls) - 1, title)
         self.evidence.layout.display = None
+        n = len(self.calls)
+        self.evidence_box.set_title(0, f"Evidence: {n} TWS call{'s' * (n != 1)}")
+        self.evidence_box.layout.display = None
 
     def _finish_call(self, frame: dict[str, Any]) -> None:
         call = self.calls.get(str(frame.get("call_id")))
