@@ -238,17 +238,21 @@ async def remember_unaudited(server: RunningServer, turns: list[tuple[str, str]]
                 final = (await chat_turn(client, agent_id, question))[-1]
                 assert final["type"] == "final" and final["memory_id"], final
                 ids.append(final["memory_id"])
-        # The background audits (2 s after the turns) fail and leave the memories new; wait
-        # until the judge has been quiet for 2 s, so none is still claimed by them.
-        calls, quiet_since = server.lm.judge_calls, time.monotonic()
-        async with asyncio.timeout(60):
-            while server.lm.judge_calls < len(ids) or time.monotonic() - quiet_since < 2.0:
+        # The background audits (2 s after the turns, each call retried with back-off) fail and
+        # leave the memories new. Wait for the server to log each one's failure, so none is
+        # still claimed by them when the test runs its pass (a quiet spell of the judge is no
+        # sign: the LM client's retries back off longer than any fixed spell).
+        async with asyncio.timeout(120):
+            while [i for i in ids if f"auditor: {i} stays new" not in _log(server)]:
                 await asyncio.sleep(0.2)
-                if server.lm.judge_calls != calls:
-                    calls, quiet_since = server.lm.judge_calls, time.monotonic()
     finally:
         server.lm.judge = "suspicious"
     return ids
+
+
+def _log(server: RunningServer) -> str:
+    """The server's whole output so far."""
+    return server.log_path.read_text(errors="replace")
 
 
 async def seed_batch(server: RunningServer, turns: list[tuple[str, str]]) -> tuple[str, list[str]]:
