@@ -9,7 +9,8 @@ Hierarchy::
     ├── BatchNotFound       404        no such batch (pending or archived)
     ├── ItemNotFound        404        no review item for that memory id
     ├── DecisionConflict    409        the item was already decided the other way
-    └── BatchPending        409        archive refused: items still pending
+    ├── BatchPending        409        archive refused: items still pending
+    └── QueueUnavailable    503        the team database of the shared review queue is down
 
 The judge's unparseable answer is ``resync_ext.agents.errors.JudgeOutputError``: the judge program
 raises it, the auditor retries once.
@@ -17,7 +18,7 @@ raises it, the auditor retries once.
 
 from __future__ import annotations
 
-from resync_ext.errors import Conflict, InvalidInput, NotFound, ResyncError
+from resync_ext.errors import Conflict, InvalidInput, NotFound, ResyncError, Unavailable
 
 
 class AuditError(ResyncError):
@@ -46,3 +47,7 @@ class DecisionConflict(AuditError, Conflict):
 
 class BatchPending(AuditError, Conflict):
     """A batch with pending items cannot be archived."""
+
+
+class QueueUnavailable(AuditError, Unavailable):
+    """The shared review queue's database cannot be reached."""

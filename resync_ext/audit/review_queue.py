@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -105,6 +105,54 @@ def check_batch_name(name: str) -> str:
     if not isinstance(name, str) or not BATCH_NAME.fullmatch(name):
         raise BadBatchName(f"not a batch name: {name!r} (expected audit-yyyymmddThhmmssZ)")
     return name
+
+
+class ReviewQueueProtocol(Protocol):
+    """The review queue the auditor, the audit service and the handlers use: :class:`ReviewQueue`
+    (files, one machine) or ``review_queue_pg.PostgresReviewQueue`` (shared by replicas)."""
+
+    async def list_batches(self) -> list[dict[str, Any]]:
+        """Summaries of the open batches, oldest first."""
+        ...
+
+    async def get_batch(self, name: str) -> Batch:
+        """One open batch by name."""
+        ...
+
+    async def memory_ids(self) -> set[str]:
+        """Ids of every memory in any batch, open or archived."""
+        ...
+
+    async def add_items(
+        self, items: Iterable[ReviewItem], *, now: datetime | None = None
+    ) -> str | None:
+        """File ``items`` into this pass's batch; return its name (None when nothing to add)."""
+        ...
+
+    async def decide(
+        self,
+        memory_id: str,
+        action: Action,
+        *,
+        user: str,
+        comment: str | None,
+        answer: str | None = None,
+        wrong_claim: str | None = None,
+    ) -> tuple[ReviewItem, bool]:
+        """Record a decision; return the item and whether its outcome changed."""
+        ...
+
+    async def archive(self, name: str) -> None:
+        """Archive a fully decided batch."""
+        ...
+
+    async def find(self, memory_id: str) -> ReviewItem | None:
+        """The review item of a memory, open or archived."""
+        ...
+
+    async def decisions(self) -> list[ReviewItem]:
+        """Every decided item, open and archived."""
+        ...
 
 
 class ReviewQueue:
@@ -203,13 +251,7 @@ class ReviewQueue:
         (what reviewer agreement is measured on) and changes nothing else. A decision that
         differs from the one standing raises DecisionConflict (a second opinion is kept first).
         """
-        if action == "correct" and not (answer and answer.strip()):
-            raise InvalidReview("a correction needs the corrected answer")
-        status: Status = "rejected" if action == "reject" else "approved"
-        decision: Decision = (
-            "corrected" if action == "correct" else "rejected" if action == "reject" else "approved"
-        )
-        opinion = Opinion(by=user, at=utc_now(), decision=decision, comment=_masked(comment))
+        status, opinion = _opinion(action, user=user, comment=comment, answer=answer)
 
         def write() -> tuple[ReviewItem, bool]:
             for path in sorted(self.flags_dir.glob("audit-*.json")):
@@ -219,16 +261,7 @@ class ReviewQueue:
                         changed, opinions = _apply(item, opinion, status, answer, wrong_claim)
                         if changed or opinions:
                             atomic_write_json(path, batch.model_dump(mode="json"))
-                        if item.status != status:
-                            raise DecisionConflict(
-                                f"memory {memory_id} was already {item.status} by "
-                                f"{item.decided_by}"
-                                + (
-                                    " (your decision is kept as a second opinion)"
-                                    if opinions
-                                    else ""
-                                )
-                            )
+                        _check_standing(item, status, opinions)
                         return item, changed
             raise ItemNotFound(f"no review item for memory {memory_id}")
 
@@ -276,6 +309,28 @@ class ReviewQueue:
 
         result: list[ReviewItem] = await asyncio.to_thread(self._locked, read)
         return result
+
+
+def _opinion(
+    action: Action, *, user: str, comment: str | None, answer: str | None
+) -> tuple[Status, Opinion]:
+    """The status ``action`` asks for and the reviewer's opinion (comment masked)."""
+    if action == "correct" and not (answer and answer.strip()):
+        raise InvalidReview("a correction needs the corrected answer")
+    status: Status = "rejected" if action == "reject" else "approved"
+    decision: Decision = (
+        "corrected" if action == "correct" else "rejected" if action == "reject" else "approved"
+    )
+    return status, Opinion(by=user, at=utc_now(), decision=decision, comment=_masked(comment))
+
+
+def _check_standing(item: ReviewItem, status: Status, opinions: bool) -> None:
+    """Raise DecisionConflict when ``item`` stands decided other than ``status`` (after _apply)."""
+    if item.status != status:
+        raise DecisionConflict(
+            f"memory {item.memory_id} was already {item.status} by {item.decided_by}"
+            + (" (your decision is kept as a second opinion)" if opinions else "")
+        )
 
 
 def _masked(text: str | None) -> str | None:
