@@ -197,6 +197,18 @@ class ResyncSettings(Configurable):
     def _default_local_model_path(self) -> str:
         return _env("RESYNC_LOCAL_MODEL_PATH")
 
+    lm_warm_at_start = Bool(
+        config=True,
+        help="Load the local model in the background when the server starts, so the first "
+        "question does not wait for it (about a minute on two cores the first time: the packaged "
+        "weights are joined and checked). Off, it loads at the first question. Not used with a "
+        "provider LM (env RESYNC_LM_WARM_AT_START; default true).",
+    )
+
+    @default("lm_warm_at_start")
+    def _default_lm_warm_at_start(self) -> bool:
+        return _env("RESYNC_LM_WARM_AT_START", "1").strip().lower() not in ("0", "false", "no")
+
     # -- memory ---------------------------------------------------------------------------------
     qdrant_url = Unicode(
         config=True,

@@ -75,6 +75,7 @@ class Services:
         self.scheduler: Scheduler | None = None
         self._tool_fns: dict[str, ToolFn] | None = None
         self._memory_task: asyncio.Task[None] | None = None
+        self._warm_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
 
     def _make(self, cls: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -236,6 +237,8 @@ class Services:
         if self.app.open_memory:
             self._memory_task = asyncio.create_task(self._open_memory(), name="resync-open-memory")
         await self._load_agents()
+        if self.app.lm_warm_at_start:
+            self._warm_task = asyncio.create_task(self._warm_model(), name="resync-warm-model")
         self._start_scheduler()
 
     async def _load_agents(self) -> None:
@@ -247,6 +250,19 @@ class Services:
             # Chat waits for a fixed file (the watcher reloads it); the rest of Resync serves.
             self.log.error("Resync agents: %s; chat is unavailable until it is fixed", e.message)
         _settle_heap()
+
+    async def _warm_model(self) -> None:
+        """Load the local model(s) the agents and the judge run on, off the loop, so the first
+        question is not the one that waits for the load (a provider LM has nothing to load)."""
+        from resync_ext.llm import local_engine_of
+
+        try:
+            ids: list[str | None] = [None, *(a["id"] for a in self.registry.list())]
+            engines = {id(e): e for e in map(local_engine_of, map(self.registry.lm_for, ids)) if e}
+            for engine in engines.values():
+                await asyncio.to_thread(engine.load)
+        except Exception as e:  # the first question loads it again and reports what is wrong
+            self.log.warning("Resync LM: could not load the model at start: %s", e)
 
     def _start_scheduler(self) -> None:
         from resync_ext.scheduler import Scheduler
@@ -297,8 +313,9 @@ class Services:
 
     async def stop(self) -> None:
         """Stop every service, each in its own try so one failure does not skip the rest."""
-        if self._memory_task is not None and not self._memory_task.done():
-            self._memory_task.cancel()
+        for task in (self._memory_task, self._warm_task):
+            if task is not None and not task.done():
+                task.cancel()
         for waiting in (self.audit, self.learner):
             if waiting is not None:
                 waiting.stop()
