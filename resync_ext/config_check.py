@@ -76,15 +76,16 @@ def validate_settings(app: Any) -> None:
     _check_range("audit_reject_confidence", app.audit_reject_confidence, 0, 1)
     _check_cron("report_cron", app.report_cron)
     _check_range("scheduler_lock_retry_s", app.scheduler_lock_retry_s, 0.1, 3600)
-    if app.scheduler_lock_url and not app.scheduler_lock_url.startswith(
-        ("postgresql", "postgres:")
-    ):
-        # The lock URL carries the database password: the message shows it without userinfo.
-        raise ConfigError(
-            "scheduler_lock_url",
-            _without_userinfo(app.scheduler_lock_url),
-            "must be a PostgreSQL URL like 'postgresql://user:password@host/db'",
-        )
+    _check_range("audit_claim_lease_s", app.audit_claim_lease_s, 5, 24 * 3600)
+    for setting in ("scheduler_lock_url", "team_database_url"):
+        url = getattr(app, setting)
+        if url and not url.startswith(("postgresql", "postgres:")):
+            # The URL carries the database password: the message shows it without userinfo.
+            raise ConfigError(
+                setting,
+                _without_userinfo(url),
+                "must be a PostgreSQL URL like 'postgresql://user:password@host/db'",
+            )
     if app.vector_engine not in {"edge", "local"}:
         raise ConfigError("vector_engine", app.vector_engine, "must be 'edge' or 'local'")
     if app.embedder not in {"onnx", "torch"}:

@@ -312,6 +312,31 @@ class ResyncSettings(Configurable):
     def _default_scheduler_lock_retry_s(self) -> float:
         return float(_env("RESYNC_SCHEDULER_LOCK_RETRY_S", "30"))
 
+    team_database_url = Unicode(
+        config=True,
+        help="SQLAlchemy URL of the PostgreSQL database (postgresql://user:password@host/db) the "
+        "replicas of a team service share for the one review queue and the auditor's claims on "
+        "the memories it judges (tables in schema resync_v1, made on first use); empty keeps "
+        "review batches as files in data_dir and claims in the process (one machine) "
+        "(env RESYNC_TEAM_DATABASE_URL; default scheduler_lock_url).",
+    )
+
+    @default("team_database_url")
+    def _default_team_database_url(self) -> str:
+        return _env("RESYNC_TEAM_DATABASE_URL") or self.scheduler_lock_url
+
+    audit_claim_lease_s = Float(
+        config=True,
+        help="Seconds a replica's claim on a memory it judges lasts unless renewed (renewed every "
+        "third of it while the judge runs): how long the memories of a replica lost mid-pass "
+        "wait before another replica's pass takes them; used with team_database_url "
+        "(env RESYNC_AUDIT_CLAIM_LEASE_S; default 300).",
+    )
+
+    @default("audit_claim_lease_s")
+    def _default_audit_claim_lease_s(self) -> float:
+        return float(_env("RESYNC_AUDIT_CLAIM_LEASE_S", "300"))
+
     server_ca_bundle = Unicode(
         config=True,
         help="PEM file of the CA that signed this Jupyter server's TLS certificate, for the "

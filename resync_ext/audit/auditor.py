@@ -1,7 +1,8 @@
 """The auditor: judges memories in state ``new`` and acts on the verdict.
 
-The memory is the source of truth. Each memory is claimed in-process before it is judged (two
-concurrent passes never judge the same memory), its new state is set with a compare-and-set from
+The memory is the source of truth. Each memory is claimed before it is judged (``claims.py``: in
+this process by default, in the team database across replicas) and re-read once claimed, so two
+concurrent audits never judge the same memory; its new state is set with a compare-and-set from
 ``new`` (so a memory is judged once), and flagged memories are then filed into the pass's review
 batch. A crash between the two leaves a ``flagged`` memory outside any batch: the next pass files
 it first (``_refile_orphans``), so a crash loses nothing and repeats no judgement.
@@ -21,9 +22,11 @@ from pydantic import BaseModel, ValidationError
 
 from resync_ext import metrics
 from resync_ext.agents.errors import JudgeOutputError
+from resync_ext.audit.claims import Claims, LocalClaims
 from resync_ext.audit.judge import VERDICTS, Judge, Verdict
-from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, utc_now
+from resync_ext.audit.review_queue import ReviewItem, ReviewQueueProtocol, utc_now
 from resync_ext.files import append_private_line, private_dir
+from resync_ext.memory.errors import MemoryNotFound
 
 if TYPE_CHECKING:
     from resync_ext.memory.models import Memory
@@ -53,12 +56,13 @@ class Auditor:
         self,
         store: MemoryStore,
         judge: Judge,
-        queue: ReviewQueue,
+        queue: ReviewQueueProtocol,
         *,
         reject_confidence: float = 0.9,
         concurrency: int = 2,
         page_size: int = 50,
         events_path: Path | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.store = store
         self.judge = judge
@@ -67,7 +71,7 @@ class Auditor:
         self.concurrency = concurrency
         self.page_size = page_size
         self.events_path = events_path
-        self._claimed: set[str] = set()
+        self.claims: Claims = claims or LocalClaims()
         self._pass_lock = asyncio.Lock()
 
     async def _judge(self, memory: Memory) -> Verdict:
@@ -103,21 +107,25 @@ class Auditor:
         self, memories: list[Memory], summary: PassSummary
     ) -> list[ReviewItem]:
         """Judge ``memories`` (skipping any another task holds) with bounded concurrency."""
-        mine = [m for m in memories if m.id not in self._claimed and m.metadata.state == "new"]
-        self._claimed.update(m.id for m in mine)
+        fresh = [m for m in memories if m.metadata.state == "new"]
+        held = await self.claims.claim([m.id for m in fresh])
+        mine = [m for m in fresh if m.id in held]
         sem = asyncio.Semaphore(self.concurrency)
         items: list[ReviewItem] = []
 
         async def one(memory: Memory) -> None:
             async with sem:
                 try:
-                    outcome, item = await self._audit_one(memory)
+                    current = await self._still_new(memory.id)
+                    if current is None:  # judged by another task since the page was read
+                        return
+                    outcome, item = await self._audit_one(current)
                 except Exception as e:
                     summary.errors += 1
                     log.warning("auditor: %s stays new: %s", memory.id, e)
                     return
                 finally:
-                    self._claimed.discard(memory.id)
+                    await self.claims.release(memory.id)
                 summary.audited += 1
                 setattr(summary, outcome, getattr(summary, outcome) + 1)
                 if item is not None:
@@ -125,6 +133,15 @@ class Auditor:
 
         await asyncio.gather(*(one(m) for m in mine))
         return items
+
+    async def _still_new(self, memory_id: str) -> Memory | None:
+        """The claimed memory as stored now, if it is still ``new`` (another task or replica
+        may have judged it between the page read and the claim)."""
+        try:
+            memory = await self.store.get(memory_id)
+        except MemoryNotFound:  # deleted meanwhile
+            return None
+        return memory if memory.metadata.state == "new" else None
 
     async def run_pass(self, limit: int | None = None) -> PassSummary:
         """Audit every ``new`` memory (up to ``limit``); one pass at a time."""

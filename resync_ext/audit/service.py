@@ -26,7 +26,7 @@ from resync_ext import metrics
 from resync_ext.audit.auditor import Auditor, PassSummary, review_item, verdict_of
 from resync_ext.audit.errors import ItemNotFound
 from resync_ext.audit.metrics import auditor_metrics
-from resync_ext.audit.review_queue import Action, ReviewItem, ReviewQueue
+from resync_ext.audit.review_queue import Action, ReviewItem, ReviewQueueProtocol
 from resync_ext.debounce import Debouncer
 from resync_ext.errors import ResyncError
 from resync_ext.memory.errors import MemoryStoreError
@@ -48,7 +48,7 @@ class AuditService:
     def __init__(
         self,
         store: MemoryStore,
-        queue: ReviewQueue,
+        queue: ReviewQueueProtocol,
         auditor: Auditor,
         *,
         on_approved: Callable[[Memory], None] | None = None,

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from resync_ext.agents.protocols import ToolFn
     from resync_ext.agents.registry import AgentRegistry
     from resync_ext.app import ResyncApp
-    from resync_ext.audit.review_queue import ReviewQueue
+    from resync_ext.audit.claims import Claims
+    from resync_ext.audit.review_queue import ReviewQueueProtocol
     from resync_ext.audit.service import AuditService
     from resync_ext.chat.hub import ChatHub
     from resync_ext.chat.turns import TurnService
@@ -56,7 +57,7 @@ class Services:
     """Build, wire, start and stop Resync's services."""
 
     tws: TWSClient
-    queue: ReviewQueue
+    queue: ReviewQueueProtocol
     demos: DemoStore
     registry: AgentRegistry
     hub: ChatHub
@@ -105,7 +106,7 @@ class Services:
         self.tws.observe = metrics.observe_tws
         metrics.track_breaker(self.tws)
         self._publish("tws", self.tws)
-        self.queue = self._make(app.review_queue_class, self.data_dir)
+        self.queue = self._build_queue()
         self._publish("queue", self.queue)
         self.demos = DemoStore(self.data_dir, log=self.log)
         config_path = self._agents_config_path()
@@ -141,6 +142,18 @@ class Services:
         )
         self._publish("reports", self.reports)
         self._publish("health", HealthChecks(app, self))
+
+    def _build_queue(self) -> ReviewQueueProtocol:
+        """The team database's queue when replicas share one (and no other class is set)."""
+        from resync_ext.audit.review_queue import ReviewQueue
+
+        app = self.app
+        if app.team_database_url and app.review_queue_class is ReviewQueue:
+            from resync_ext.audit.review_queue_pg import PostgresReviewQueue
+
+            return PostgresReviewQueue(app.team_database_url)
+        queue: ReviewQueueProtocol = self._make(app.review_queue_class, self.data_dir)
+        return queue
 
     def _agents_config_path(self) -> Path:
         if self.app.agents_config:
@@ -220,10 +233,21 @@ class Services:
             self.queue,
             reject_confidence=self.app.audit_reject_confidence,
             events_path=self.data_dir / "audit" / "passes.jsonl",
+            claims=self._build_claims(),
         )
         self.learner = DemoLearner(store, self.registry, self.demos, self._tools(), log=self.log)
         self._publish("learner", self.learner)
         return AuditService(store, self.queue, auditor, on_approved=self.learner.learn_from)
+
+    def _build_claims(self) -> Claims | None:
+        """Claims in the team database with replicas; None: the auditor's in-process set."""
+        if not self.app.team_database_url:
+            return None
+        from resync_ext.audit.claims import PostgresClaims
+
+        return PostgresClaims(
+            self.app.team_database_url, lease_s=self.app.audit_claim_lease_s, log=self.log
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -256,3 +256,22 @@ async def test_a_bad_batch_name_is_refused_as_bad_input(
 ) -> None:
     with pytest.raises(BadBatchName):
         await replicas[0].archive("audit-1'; DROP TABLE x; --")
+
+
+async def test_the_team_database_defaults_to_the_lock_database(tmp_path: Path) -> None:
+    from resync_ext.app import ResyncApp
+    from resync_ext.config_check import validate_settings
+    from resync_ext.errors import ConfigError
+
+    url = "postgresql://resync:S3cr3t@db.example.com/resync"
+    assert ResyncApp(data_dir=str(tmp_path), scheduler_lock_url=url).team_database_url == url
+    one_machine = ResyncApp(data_dir=str(tmp_path), scheduler_lock_url=url, team_database_url="")
+    assert one_machine.team_database_url == ""
+    app = ResyncApp(data_dir=str(tmp_path), team_database_url="mysql://ops:S3cr3t@db/resync")
+    with pytest.raises(ConfigError) as exc:
+        validate_settings(app)
+    assert "ResyncApp.team_database_url=" in exc.value.message
+    assert "S3cr3t" not in exc.value.message
+    app = ResyncApp(data_dir=str(tmp_path), audit_claim_lease_s=1.0)
+    with pytest.raises(ConfigError, match="audit_claim_lease_s"):
+        validate_settings(app)
