@@ -30,7 +30,7 @@ from resync_ext.audit.errors import (
 )
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueue, ReviewQueueProtocol
 from resync_ext.audit.review_queue_pg import SCHEMA, PostgresReviewQueue
-from tests.server_process import free_port
+from tests.server_process import ServerProcess, free_port
 from tests.team.postgres import postgres_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -275,3 +275,45 @@ async def test_the_team_database_defaults_to_the_lock_database(tmp_path: Path) -
     app = ResyncApp(data_dir=str(tmp_path), audit_claim_lease_s=1.0)
     with pytest.raises(ConfigError, match="audit_claim_lease_s"):
         validate_settings(app)
+
+
+async def test_two_server_replicas_serve_one_review_queue(pg_url: str, tmp_path: Path) -> None:
+    """Two real Jupyter servers with Resync on one team database show and archive one queue."""
+    sql_engine = create_engine(pg_url, poolclass=NullPool)
+    with sql_engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    sql_engine.dispose()
+    traits = {
+        "team_database_url": pg_url,
+        "open_memory": False,
+        "lm_model": "openai/stub",
+        "lm_warm_at_start": False,
+        "audit_interval_min": 0.0,
+        "report_cron": "",
+        "tws_url": "http://127.0.0.1:9",
+    }
+    servers = [ServerProcess(tmp_path / f"replica-{i}", traits) for i in range(2)]
+    # The auditor of some replica files its pass; a reviewer decides on some replica.
+    auditor_side = PostgresReviewQueue(pg_url)
+    try:
+        for server in servers:
+            server.start()
+        await auditor_side.add_items([item(1), item(2)], now=WHEN)
+        with servers[0].client() as a, servers[1].client() as b:
+            listed = [c.get("/resync/api/audit/flags").json()["batches"] for c in (a, b)]
+            assert listed[0] == listed[1] and [x["pending"] for x in listed[0]] == [2]
+            got = b.get(f"/resync/api/audit/flags/{NAME}").json()
+            assert [i["memory_id"] for i in got["items"]] == ["mem-0001", "mem-0002"]
+            assert a.delete(f"/resync/api/audit/flags/{NAME}").status_code == 409
+            for n in (1, 2):
+                await auditor_side.decide(f"mem-{n:04d}", "approve", user="rita", comment=None)
+            assert b.get("/resync/api/audit/flags").json()["batches"][0]["approved"] == 2
+            assert a.delete(f"/resync/api/audit/flags/{NAME}").status_code == 204
+            assert b.get("/resync/api/audit/flags").json() == {"batches": []}
+            assert b.get(f"/resync/api/audit/flags/{NAME}").status_code == 404
+        for server in servers:  # neither kept a queue of its own
+            assert not list((server.data_dir / "audit" / "flags").glob("*.json"))
+    finally:
+        auditor_side.close()
+        for server in servers:
+            server.stop()
