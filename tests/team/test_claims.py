@@ -239,3 +239,15 @@ async def test_a_lost_replicas_memories_are_judged_by_a_later_pass(
     second = await survivor.run_pass()
     assert second.audited == 1 and judge.calls["good question lost 1"] == 1
     assert all(n == 1 for n in judge.calls.values())
+
+
+async def test_a_database_that_is_down_gives_no_claims(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.server_process import free_port
+
+    claims = PostgresClaims(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres")
+    try:
+        with caplog.at_level("WARNING"):
+            assert await claims.claim(["m1", "m2"]) == set()
+        assert "cannot claim 2 memories" in caplog.text
+    finally:
+        await claims.close()
