@@ -1,9 +1,10 @@
 """The audit loop as one service: reviewers' decisions, reconciliation, metrics, fresh audits.
 
-A decision is written to its batch file first (the durable record of who decided what, when and
-why), then applied to the memory's state. If the process dies in between, :meth:`reconcile` (run
-at start and before each audit pass) re-applies every recorded decision whose memory still says
-``flagged``, so no decision is ever lost.
+A decision is written to the review queue first (its batch file, or its row in the team
+database: the durable record of who decided what, when and why), then applied to the memory's
+state. If the process dies in between, :meth:`reconcile` (run at start and before each audit
+pass) re-applies every recorded decision whose memory still says ``flagged``, so no decision is
+ever lost.
 
 A reviewer may also decide a memory the auditor kept (``audited_ok``: a spot check, which is what
 measures the auditor's recall) or removed (``rejected_by_auditor``: approving it restores it to

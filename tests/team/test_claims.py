@@ -251,3 +251,19 @@ async def test_a_database_that_is_down_gives_no_claims(caplog: pytest.LogCapture
         assert "cannot claim 2 memories" in caplog.text
     finally:
         await claims.close()
+
+
+async def test_a_team_database_gives_the_auditor_shared_claims(
+    team_db: str, tmp_path: Path
+) -> None:
+    import logging
+
+    from resync_ext.app import ResyncApp
+    from resync_ext.services import Services
+
+    app = ResyncApp(data_dir=str(tmp_path), team_database_url=team_db, audit_claim_lease_s=42.0)
+    claims = Services(app, logging.getLogger("test"))._build_claims()
+    assert isinstance(claims, PostgresClaims) and claims.lease_s == 42.0
+    await claims.close()
+    one_machine = ResyncApp(data_dir=str(tmp_path))
+    assert Services(one_machine, logging.getLogger("test"))._build_claims() is None
