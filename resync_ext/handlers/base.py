@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from resync_ext.agents.demos import DemoLearner
     from resync_ext.agents.registry import AgentRegistry
     from resync_ext.app import ResyncApp
-    from resync_ext.audit.review_queue import ReviewQueue
+    from resync_ext.audit.review_queue import ReviewQueueProtocol
     from resync_ext.audit.service import AuditService
     from resync_ext.chat.hub import ChatHub
     from resync_ext.chat.turns import TurnService
@@ -94,9 +94,9 @@ class ServiceHandler(JupyterHandler):
         return cast("AgentRegistry", self.service("agents"))
 
     @property
-    def review_queue(self) -> ReviewQueue:
+    def review_queue(self) -> ReviewQueueProtocol:
         """The review queue of flagged memories."""
-        return cast("ReviewQueue", self.service("queue"))
+        return cast("ReviewQueueProtocol", self.service("queue"))
 
     @property
     def audit(self) -> AuditService:
