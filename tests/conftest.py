@@ -48,6 +48,8 @@ def resync_config(resync_data_dir: Path) -> dict[str, Any]:
         "audit_interval_min": 0.0,
         "report_cron": "",
         "agents_config": str(REPO / "config" / "runtime.json"),
+        # A test server that never asks the LM must not load the 1 GB local model at start.
+        "lm_warm_at_start": False,
     }
 
 

@@ -57,7 +57,8 @@ class ServerProcess:
         # one per start lets a test see every request a restarted server sends.
         self.fresh_lm_cache = fresh_lm_cache
         self.data_dir = Path(data_dir) if data_dir is not None else self.root / "resync-data"
-        self.traits = {"data_dir": str(self.data_dir), **traits}
+        # A test server loads the local model only when its test asks for it.
+        self.traits = {"data_dir": str(self.data_dir), "lm_warm_at_start": False, **traits}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.token = ""
