@@ -2,8 +2,9 @@
 
 Built for a small local model on two cores: code gathers the evidence
 (resync_ext.agents.investigate) and writes the facts (resync_ext.agents.verdict: the status line,
-the root-cause chain, the decisive log line, the known issue, what the job holds up); ONE short LM
-call explains them and proposes next steps, checked by the grounding guard
+the root-cause chain, the decisive log line, the known issue, what the job holds up, and the known
+issue's next steps when one applies). Only where no known issue applies does ONE short LM call
+explain the facts and propose next steps, checked by the grounding guard
 (resync_ext.agents.explain). With a capable provider, ``"mode": "react"`` in config/runtime.json
 lets the model drive the same tools with dspy.ReAct instead; its answer is checked the same way.
 """
@@ -18,7 +19,7 @@ from resync_ext.agents.explain import EvidenceAgent
 from resync_ext.agents.investigate import Investigation
 from resync_ext.agents.toolbox import ToolFn, ToolRecorder
 from resync_ext.agents.tooling import react_tools
-from resync_ext.agents.verdict import facts_lines, known_issue_steps, needs_explanation
+from resync_ext.agents.verdict import facts_lines, needs_explanation, next_steps
 
 
 class ExplainEvidence(dspy.Signature):
@@ -72,13 +73,12 @@ class Troubleshooter(EvidenceAgent):
         lines = facts_lines(found)
         if lines and not needs_explanation(found) and not found.missing and found.jobs:
             lines.append("Nothing needs doing.")
-        return lines
-
-    def prompt_facts(self, found: Investigation, head: list[str]) -> str:
-        return "\n".join([*head, *known_issue_steps(found)]) if head else " ".join(found.facts)
+        return [*lines, *next_steps(found)] if lines else lines
 
     def wants_model(self, found: Investigation) -> bool:
-        return needs_explanation(found)
+        # A known issue's cause and steps are the whole explanation: the model is asked only
+        # where none applies (and it is most of a turn's time on two cores).
+        return needs_explanation(found) and not next_steps(found)
 
     async def answer_with_tools(self, rec: ToolRecorder, question: str) -> str | None:
         out = await self.react.acall(question=question)

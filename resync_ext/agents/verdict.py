@@ -8,6 +8,7 @@ after these lines (resync_ext.agents.explain), and the grounding guard checks wh
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -366,18 +367,34 @@ def healthy(inv: Investigation) -> bool:
     return j.get("internal_status") in HEALTHY and not held
 
 
-def known_issue_steps(inv: Investigation) -> list[str]:
-    """Return the known issue's next steps for the cause (for the model to adapt, not to show).
+def next_steps(inv: Investigation) -> list[str]:
+    """Return the code-written next steps: the known issue's steps for the cause, numbered under
+    a "Next steps" line (empty when no known issue applies, or nothing needs doing).
 
     The cause is the failed job on a hold chain, else the chain's last job, else the asked job:
-    a held job's generic "fix the predecessor" steps are not what the operator should do.
+    a held job's generic "fix the predecessor" steps are not what the operator should do. The
+    steps are the product's own knowledge, shown as written: the embedded model, asked to adapt
+    them on the demo night, renumbered them, mixed in other error codes and added a fourth, and
+    spent most of the turn's time doing it.
     """
-    if not inv.jobs:
+    if not inv.jobs or inv.overview_used or not needs_explanation(inv):
         return []
     subject = inv.jobs[0]
     cause = next((j for j in inv.chain if failed(j)), inv.chain[-1] if inv.chain else subject)
-    match = inv.issues.get(ref(cause)) or inv.issues.get(ref(subject))
-    steps = [step_text(x) for x in ((match or {}).get("next_steps") or [])[:3]]
+    about = cause if inv.issues.get(ref(cause)) else subject
+    match = inv.issues.get(ref(about)) or {}
+    steps = [_fill(step_text(x), about) for x in (match.get("next_steps") or [])[:3]]
+    steps = [x if x.endswith((".", "!", "?")) else x + "." for x in steps if x]
     if not steps:
         return []
-    return [f"Known-issue steps for {ref(cause)}: " + "; ".join(x.rstrip(".") for x in steps) + "."]
+    title = "Next steps:" if about is subject else f"Next steps, for {about.get('name')}:"
+    return [title, *(f"{n}. {x}" for n, x in enumerate(steps, 1))]
+
+
+def _fill(step: str, job: dict[str, Any]) -> str:
+    """A known-issue step with its command placeholders for this job filled in (``<ws>``,
+    ``<js>``/``<stream>``, ``<job>``), the others (a domain, a count) left for the operator."""
+    names = {"ws": job.get("workstation"), "js": job.get("stream"), "stream": job.get("stream")}
+    names["job"] = job.get("name")
+    filled = re.sub(r"<(ws|js|stream|job)>", lambda m: str(names[m[1]] or m[0]), step)
+    return " ".join(filled.split())

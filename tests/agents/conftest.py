@@ -61,3 +61,14 @@ class Events:
 def events() -> Events:
     """A fresh event collector."""
     return Events()
+
+
+@pytest.fixture
+def unknown_tools(tools: dict[str, Any]) -> dict[str, Any]:
+    """The same tools over a knowledge base that knows none of tonight's errors: the failures
+    are ones the model must explain (with a known issue, code writes the steps)."""
+
+    async def lookup_known_issue(**_: Any) -> dict[str, Any]:
+        return {"matches": [], "note": "no known issue matches; read the job log"}
+
+    return {**tools, "lookup_known_issue": lookup_known_issue}

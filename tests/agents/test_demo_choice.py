@@ -47,14 +47,14 @@ def test_a_corrected_turn_teaches_its_corrected_answer() -> None:
 
 @pytest.mark.asyncio
 async def test_the_demos_a_turn_sees_are_chosen_for_its_question(
-    tmp_path: Path, tools: Any
+    tmp_path: Path, unknown_tools: Any
 ) -> None:
     store = DemoStore(tmp_path)
     registry = AgentRegistry(ROOT / "config" / "runtime.json", demos=store)
     registry.load()
     # The saved (newest) demos are other turns; the chooser (the memory store's similarity
     # search, in the server) picks the corrected one for a question like it.
-    store.rebuild_all(registry, tools, [memory("m1", "approved", "Is AGT_WIN02 ok?")])
+    store.rebuild_all(registry, unknown_tools, [memory("m1", "approved", "Is AGT_WIN02 ok?")])
     chosen = approved_examples(
         [memory("m2", "approved", "Why did PAYROLL_EXTRACT abend?", corrected_answer="ORA-01017")],
         "tws-troubleshooter",
@@ -66,7 +66,7 @@ async def test_the_demos_a_turn_sees_are_chosen_for_its_question(
         return chosen if "PAYROLL" in question else None
 
     store.chooser = chooser
-    agent = registry.create("tws-troubleshooter", tools)
+    agent = registry.create("tws-troubleshooter", unknown_tools)
     lm = DummyLM([{"answer": "Cause: ok"}], adapter=compact_adapter())
     await run_agent_streaming(agent, lm, question="Why did PAYROLL_EXTRACT fail?")
     prompt = " ".join(m["content"] for m in lm.history[-1]["messages"])
@@ -74,7 +74,7 @@ async def test_the_demos_a_turn_sees_are_chosen_for_its_question(
     assert "evidence for m2" in prompt and "ORA-01017" in prompt
     assert "AGT_WIN02" not in prompt  # the newest saved demo was not the one chosen
     # A question nothing approved is near keeps the saved demos.
-    other = registry.create("tws-troubleshooter", tools)
+    other = registry.create("tws-troubleshooter", unknown_tools)
     lm2 = DummyLM([{"answer": "Cause: ok"}], adapter=compact_adapter())
     await run_agent_streaming(other, lm2, question="Is AGT_LNX01 ok?")
     assert "AGT_WIN02" in " ".join(m["content"] for m in lm2.history[-1]["messages"])

@@ -48,12 +48,12 @@ MEMORIES = [
 
 @pytest.mark.asyncio
 async def test_approved_turns_become_demos_that_reach_the_prompt(
-    tmp_path: Path, tools: Any
+    tmp_path: Path, unknown_tools: Any
 ) -> None:
     store = DemoStore(tmp_path)
     registry = AgentRegistry(ROOT / "config" / "runtime.json", demos=store)
     registry.load()
-    counts = store.rebuild_all(registry, tools, MEMORIES)
+    counts = store.rebuild_all(registry, unknown_tools, MEMORIES)
     # auto learns nothing itself: its turns are remembered under the agent that answered.
     assert counts == {"auto": 0, "tws-troubleshooter": 2, "tws-analyzer": 1}
     assert store.path("tws-troubleshooter").exists()
@@ -61,7 +61,7 @@ async def test_approved_turns_become_demos_that_reach_the_prompt(
     # A fresh registry (a restart) applies the saved demos when it builds the program.
     fresh = AgentRegistry(ROOT / "config" / "runtime.json", demos=DemoStore(tmp_path))
     fresh.load()
-    agent = fresh.create("tws-troubleshooter", tools)
+    agent = fresh.create("tws-troubleshooter", unknown_tools)
     assert [d.question for d in agent.explain.demos] == [
         "Why did NEWEST_JOB fail?",
         "Why did LOAD_SALES fail?",

@@ -126,10 +126,12 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     first = await _ask(ws, "c1", "Why did PAYROLL_EXTRACT fail last night?")
     one = _final(first)
     assert (one["subject"], one["conversation"]) == ("PAYROLL_EXTRACT", conversation)
-    assert one["content"].endswith(EXPLANATION)
+    # A known issue explains it: its steps are written by code, the model is not asked.
+    assert one["content"].endswith("fixed; do not paste passwords into the chat.")
+    assert EXPLANATION not in one["content"] and _chat_calls(lm_stub) == 0
     # The stages come as they happen, before the answer's text and in order.
     stages = [f["stage"] for f in first if f["type"] == "stage"]
-    assert stages == ["reading", "found", "writing", "saving"], stages
+    assert stages == ["reading", "found", "saving"], stages
     first_token = next(i for i, f in enumerate(first) if f["type"] == "token")
     assert [f["type"] for f in first[:first_token]].count("stage") == 2  # reading, found
     calls_before = _chat_calls(lm_stub)
@@ -164,22 +166,36 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     # A new explicit name switches the subject; the follow-up after it is about the new one.
     fourth = _final(await _ask(ws, "c4", "Why did SALES_STAGE abend?"))
     assert fourth["subject"] == "SALES_STAGE"
-    # The model's prompt starts with the same fixed instructions every turn (llama.cpp reuses
-    # their evaluation); nothing of the conversation is put before them.
-    chat = [b["messages"] for b in lm_stub.bodies() if not _is_judge(b)]
-    first_prompt, last_prompt = chat[0], chat[-1]
-    assert first_prompt[0] == last_prompt[0] and first_prompt[0]["role"] == "system"
-    assert "SALES_STAGE" in last_prompt[-1]["content"]
     fifth = await _ask(ws, "c5", "What about that job's log?")
     assert _final(fifth)["subject"] == "SALES_STAGE"
     assert set(_asked_jobs(fifth)) - {None} <= {"SALES_STAGE", "ETL_NIGHTLY.SALES_STAGE"}
+
+    # No known issue explains a long run: the model explains it, after the "writing" stage.
+    sixth = await _ask(ws, "c6", "Why has FACT_SALES_LOAD not finished?")
+    assert _final(sixth)["subject"] == "FACT_SALES_LOAD"
+    assert [f["stage"] for f in sixth if f["type"] == "stage"] == [
+        "reading",
+        "found",
+        "writing",
+        "saving",
+    ]
+    assert _final(sixth)["content"].endswith(EXPLANATION)
+    seventh = _final(await _ask(ws, "c7", "Is it at risk?"))
+    assert seventh["subject"] == "FACT_SALES_LOAD"
+    # The model's prompt starts with the same fixed instructions every turn (llama.cpp reuses
+    # their evaluation); nothing of the conversation is put before them.
+    chat = [b["messages"] for b in lm_stub.bodies() if not _is_judge(b)]
+    assert len(chat) == 2, chat
+    first_prompt, last_prompt = chat[0], chat[-1]
+    assert first_prompt[0] == last_prompt[0] and first_prompt[0]["role"] == "system"
+    assert "FACT_SALES_LOAD" in last_prompt[-1]["content"]
     ws.close()
 
     # A new socket (a reconnect) continues the conversation by its id.
     ws2, fresh = await _open(jp_ws_fetch)
     assert fresh != conversation
-    again = _final(await _ask(ws2, "r1", "What does it block?", conversation=conversation))
-    assert (again["conversation"], again["subject"]) == (conversation, "SALES_STAGE")
+    again = _final(await _ask(ws2, "r1", "And its log?", conversation=conversation))
+    assert (again["conversation"], again["subject"]) == (conversation, "FACT_SALES_LOAD")
     ws2.close()
 
 
@@ -205,7 +221,11 @@ async def test_turns_over_the_servers_cap_wait_in_order_and_are_told_their_place
     for n, ws in enumerate(sockets):
         await ws.write_message(
             json.dumps(
-                {"type": "chat", "id": f"q{n}", "content": f"SLOW {n}: why did SALES_STAGE fail?"}
+                {
+                    "type": "chat",
+                    "id": f"q{n}",
+                    "content": f"SLOW {n}: why has FACT_SALES_LOAD not finished?",
+                }
             )
         )
         await asyncio.sleep(0.2)  # in this order

@@ -64,7 +64,7 @@ def _service(registry: Any, tools: Any, store: Store, lm: Any) -> TurnService:
 
 
 async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
-    registry: Any, tools: Any, caplog: pytest.LogCaptureFixture
+    registry: Any, unknown_tools: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = Store()
     lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
@@ -72,7 +72,7 @@ async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
     async def send(frame: OutboundFrame) -> None:
         pass
 
-    service = _service(registry, tools, store, lm)
+    service = _service(registry, unknown_tools, store, lm)
     with caplog.at_level(logging.WARNING, logger="test.turns"):
         final = await service.run("tws-troubleshooter", "t2", "Why did PAYROLL_EXTRACT fail?", send)
     assert final.context == [] and final.content.endswith(ANSWER)
@@ -81,7 +81,9 @@ async def test_a_failed_lookup_leaves_the_turn_without_past_turns(
     assert "no past turns for context (OSError: the vector store went away)" in caplog.text
 
 
-async def test_a_turn_leaves_nothing_in_dspys_lm_histories(registry: Any, tools: Any) -> None:
+async def test_a_turn_leaves_nothing_in_dspys_lm_histories(
+    registry: Any, unknown_tools: Any
+) -> None:
     from dspy.clients.base_lm import GLOBAL_HISTORY
 
     lm = DummyLM([{"answer": ANSWER}], adapter=compact_adapter())
@@ -90,7 +92,7 @@ async def test_a_turn_leaves_nothing_in_dspys_lm_histories(registry: Any, tools:
         pass
 
     before = len(GLOBAL_HISTORY)
-    final = await _service(registry, tools, Store(), lm).run(
+    final = await _service(registry, unknown_tools, Store(), lm).run(
         "tws-troubleshooter", "t3", "Why?", send
     )
     # Up to 10 000 prompts per history would pile up in a long-running server otherwise.
