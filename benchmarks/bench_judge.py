@@ -1,4 +1,5 @@
-"""The auditor's judge on a labelled set: precision and recall of "flag" (verdict not ok).
+"""The auditor's judge on a labelled set: precision and recall of "flag" (a doubt the auditor
+queues: "suspicious" or "incorrect" at ``audit_flag_confidence``, 0.6, or more).
 
 The set is ``tests/judge_set/turns.json`` (built by ``tests/judge_set/build.py`` from turns the
 real agents answered on the evaluation cases' simulated nights): about half kept as answered
@@ -11,8 +12,9 @@ Judges measured, each as ``resync_ext.audit.judge.CheckedJudge`` over a differen
 - ``scripted_doubt_claims``: a scripted LM that says "incorrect" at 0.8 for every answer, as the
   embedded model did on an unseen night (issue 19), its reason saying a claim of the answer is
   not supported: what the checks leave of such a judge (they refute what they verified);
-- ``scripted_flag_all``: the same verdicts with a reason that names nothing: nothing to refute,
-  every answer is flagged (the checks cannot help precision against such a judge);
+- ``scripted_flag_all``: the same verdicts with a reason that names nothing: nothing to refute;
+  judging alone (the baseline) it flags every answer, behind the checks its doubt alone stays
+  under the flag confidence;
 - ``scripted_ok_all``: a scripted LM that finds every answer fine (the checks alone decide);
 - ``embedded`` (not with ``--quick``; only when the embedded model is installed): the judge
   program (agents/judge.py) on the embedded model, behind the checks, with the same model
@@ -88,7 +90,7 @@ LAST_CONFIDENCES: list[float] = []
 async def judge_all(judge: Any, turns: list[dict[str, Any]]) -> tuple[list[bool], float]:
     """Each turn's flag under ``judge``, and the seconds per turn (flag confidences in
     ``LAST_CONFIDENCES``)."""
-    from resync_ext.audit.judge import Verdict
+    from resync_ext.audit.judge import Verdict, is_flag
 
     flags = []
     LAST_CONFIDENCES.clear()
@@ -97,13 +99,46 @@ async def judge_all(judge: Any, turns: list[dict[str, Any]]) -> tuple[list[bool]
         try:
             raw = await judge(question=t["question"], answer=t["answer"], evidence=t["evidence"])
             verdict = raw if isinstance(raw, Verdict) else Verdict.model_validate(raw)
-            flags.append(verdict.verdict != "ok")
+            # What the auditor queues: a doubt at audit_flag_confidence (0.6) or more.
+            flags.append(is_flag(verdict))
             LAST_CONFIDENCES.append(verdict.confidence if flags[-1] else 0.0)
         except Exception as e:  # an unparseable verdict leaves the memory new: not a flag
             print(f"   {t['id']}: no verdict ({type(e).__name__}: {e})", file=sys.stderr)
             flags.append(False)
             LAST_CONFIDENCES.append(0.0)
     return flags, (time.perf_counter() - t0) / max(len(turns), 1)
+
+
+class Remembered:
+    """An LM judge asked once per turn: a second ask gets the first verdict (or error) again,
+    and ``timed`` counts in ``lm_seconds_asked`` the seconds the first asks took (the embedded
+    model needs ~20 s a verdict: asking each turn twice made the bench outlast its budget)."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge = judge
+        self.seen: dict[tuple[str, str], tuple[Any, BaseException | None, float]] = {}
+        self.lm_seconds_asked = 0.0
+
+    async def __call__(self, *, question: str, answer: str, evidence: list[Any]) -> Any:
+        key = (question, answer)
+        if key not in self.seen:
+            t0 = time.perf_counter()
+            try:
+                out = await self.judge(question=question, answer=answer, evidence=evidence)
+                self.seen[key] = (out, None, time.perf_counter() - t0)
+            except Exception as e:
+                self.seen[key] = (None, e, time.perf_counter() - t0)
+        out, error, _ = self.seen[key]
+        if error is not None:
+            raise error
+        return out
+
+    async def timed(self, *, question: str, answer: str, evidence: list[Any]) -> Any:
+        """Ask as :meth:`__call__`, adding the first ask's seconds to ``lm_seconds_asked``."""
+        out = self.seen.get((question, answer))
+        if out is not None:
+            self.lm_seconds_asked += out[2]
+        return await self(question=question, answer=answer, evidence=evidence)
 
 
 def _embedded_judge() -> tuple[Any, Any]:
@@ -172,12 +207,14 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             rows += _rows(name + suffix, scores(turns, flags), params, base=base)
     if quick:
         return rows
-    # The embedded model on the development set (about 40 verdicts, twice); both sets with
-    # RESYNC_BENCH_JUDGE_ALL=1 (three times as long).
-    turns = load_set()
-    if os.environ.get("RESYNC_BENCH_JUDGE_ALL"):
+    # The embedded model on the development set (43 verdicts, ~20 s each); the held-out set (79)
+    # with RESYNC_BENCH_JUDGE_SET=turns_heldout, both with RESYNC_BENCH_JUDGE_SET=all.
+    chosen = os.environ.get("RESYNC_BENCH_JUDGE_SET") or "turns"
+    turns = load_set("turns") if chosen in ("turns", "all") else []
+    if chosen in ("all", "turns_heldout") or os.environ.get("RESYNC_BENCH_JUDGE_ALL"):
         turns += load_set("turns_heldout")
-    params = {"set": "all" if len(turns) > 50 else "turns", "turns": len(turns)}
+    chosen = "all" if len(turns) > 79 else chosen
+    params = {"set": chosen, "turns": len(turns)}
     params["planted"] = sum(1 for t in turns if t["label"] == "flag")
     from benchmarks.bench_llm import _available
 
@@ -187,8 +224,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         return rows
     lm_judge, engine = _embedded_judge()
     try:
-        alone_flags, alone_s = asyncio.run(judge_all(lm_judge, turns))
-        flags, per_turn = asyncio.run(judge_all(CheckedJudge(lm_judge), turns))
+        memo = Remembered(lm_judge)
+        alone_flags, alone_s = asyncio.run(judge_all(memo, turns))
+        # The checked judge asks the model the same questions: its verdicts are reused, so the
+        # seconds per turn are the checks' plus the model's for the turns the checks leave to it.
+        flags, per_turn = asyncio.run(judge_all(CheckedJudge(memo.timed), turns))
+        per_turn += memo.lm_seconds_asked / max(len(turns), 1)
         confident = [c >= CONFIDENT for c in LAST_CONFIDENCES]
     finally:
         engine.close()

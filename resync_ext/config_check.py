@@ -74,6 +74,7 @@ def validate_settings(app: Any) -> None:
     _check_range("lm_max_tokens", app.lm_max_tokens, 16, 32768)
     _check_range("audit_interval_min", app.audit_interval_min, 0, 7 * 24 * 60)
     _check_range("audit_reject_confidence", app.audit_reject_confidence, 0, 1)
+    _check_range("audit_flag_confidence", app.audit_flag_confidence, 0, 1)
     _check_cron("report_cron", app.report_cron)
     _check_range("scheduler_lock_retry_s", app.scheduler_lock_retry_s, 0.1, 3600)
     _check_range("audit_claim_lease_s", app.audit_claim_lease_s, 5, 24 * 3600)

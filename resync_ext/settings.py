@@ -356,6 +356,19 @@ class ResyncSettings(Configurable):
         "retrieval (rejected_by_auditor) instead of flagging it for review.",
     )
 
+    audit_flag_confidence = Float(
+        0.6,
+        config=True,
+        help="Confidence (0 to 1) from which a doubtful verdict files the memory for review; a "
+        "weaker doubt is kept on the memory for spot checks. The default queues what the "
+        "deterministic checks found and keeps a small judge model's doubt alone out of the queue; "
+        "lower it to queue a capable judge LM's doubts too (env RESYNC_AUDIT_FLAG_CONFIDENCE).",
+    )
+
+    @default("audit_flag_confidence")
+    def _default_audit_flag_confidence(self) -> float:
+        return float(_env("RESYNC_AUDIT_FLAG_CONFIDENCE", "0.6"))
+
     agents_config = Unicode(
         config=True,
         help="Path of the agents configuration (config/runtime.json); watched and reloaded "

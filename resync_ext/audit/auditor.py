@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from resync_ext import metrics
 from resync_ext.agents.errors import JudgeOutputError
 from resync_ext.audit.claims import Claims, LocalClaims
-from resync_ext.audit.judge import VERDICTS, Judge, Verdict
+from resync_ext.audit.judge import FLAG_CONFIDENCE, VERDICTS, Judge, Verdict, is_flag
 from resync_ext.audit.review_queue import ReviewItem, ReviewQueueProtocol, utc_now
 from resync_ext.files import append_private_line, private_dir
 from resync_ext.memory.errors import MemoryNotFound
@@ -59,6 +59,7 @@ class Auditor:
         queue: ReviewQueueProtocol,
         *,
         reject_confidence: float = 0.9,
+        flag_confidence: float = FLAG_CONFIDENCE,
         concurrency: int = 2,
         page_size: int = 50,
         events_path: Path | None = None,
@@ -68,6 +69,7 @@ class Auditor:
         self.judge = judge
         self.queue = queue
         self.reject_confidence = reject_confidence
+        self.flag_confidence = flag_confidence
         self.concurrency = concurrency
         self.page_size = page_size
         self.events_path = events_path
@@ -92,12 +94,12 @@ class Auditor:
         """Judge one claimed memory and set its state; return the outcome and a review item."""
         verdict = await self._judge(memory)
         audit = {**verdict.model_dump(), "at": utc_now()}
-        if verdict.verdict == "ok":
-            state, outcome = "audited_ok", "ok"
-        elif verdict.verdict == "incorrect" and verdict.confidence >= self.reject_confidence:
+        if verdict.verdict == "incorrect" and verdict.confidence >= self.reject_confidence:
             state, outcome = "rejected_by_auditor", "rejected"
-        else:
+        elif is_flag(verdict, self.flag_confidence):
             state, outcome = "flagged", "flagged"
+        else:  # fine, or a doubt too weak for the queue: kept, the doubt recorded on the memory
+            state, outcome = "audited_ok", "ok"
         await self.store.set_state(memory.id, state, expect={"new"}, audit=audit)
         metrics.AUDIT_VERDICTS.labels(verdict.verdict).inc()
         item = review_item(memory, verdict) if state == "flagged" else None

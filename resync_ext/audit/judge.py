@@ -38,6 +38,20 @@ class Verdict(BaseModel):
     reason: str = Field(min_length=1)
 
 
+#: Confidence from which a doubtful verdict is filed for review (``audit_flag_confidence``). Every
+#: finding of the checks reaches it; an LM-only doubt (at most 0.55) does not: measured with the
+#: embedded model on the 43 turns of tests/judge_set, the LM doubted 21 of 22 correct answers
+#: (precision 0.49), while the flags resting on a check (0.65 or more) had precision and recall 1.0.
+FLAG_CONFIDENCE = 0.6
+
+
+def is_flag(verdict: Verdict, flag_confidence: float = FLAG_CONFIDENCE) -> bool:
+    """Tell whether ``verdict`` sends its memory to the review queue: a doubt ("suspicious" or
+    "incorrect") at ``flag_confidence`` or more. A weaker doubt is kept on the memory (a reviewer
+    sees it on a spot check), not queued."""
+    return verdict.verdict != "ok" and verdict.confidence >= flag_confidence
+
+
 @runtime_checkable
 class Judge(Protocol):
     """Anything that judges one turn: the agents' judge program, or a scripted test judge."""
@@ -80,9 +94,11 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
     - unsupported claims alone: "suspicious", 0.6 + 0.05 per claim (up to four), +0.1 when the
       LM also doubts the answer, -0.05 when it finds it fine;
     - nothing found: the LM weighs what remains (the cause, the advice, its safety). Its doubt
-      ("suspicious" or "incorrect") makes the verdict "suspicious" at 0.25 + 0.35 x its
+      ("suspicious" or "incorrect") makes the verdict "suspicious" at 0.25 + 0.3 x its
       confidence x (1 - 0.5 x coverage) (coverage: 0 with no checkable claim, 1 from five on; at
-      most 0.6, so a small model alone never gets an answer removed), unless its reason only
+      most 0.55: under :data:`FLAG_CONFIDENCE`, so a small model's doubt alone is recorded on the
+      memory but neither queues nor removes it; a capable judge LM can be trusted with the queue
+      by lowering ``audit_flag_confidence``), unless its reason only
       says that claims lack evidence and names claims the checks verified (:func:`refuted`):
       then, and for its "ok", the verdict is "ok", at 0.45 + 0.1 x coverage after a refuted doubt,
       0.55 + 0.2 x coverage + 0.2 x its confidence after an "ok". Without an LM: "ok" at
@@ -113,7 +129,7 @@ def combine(report: CheckReport, lm: Verdict | None) -> Verdict:
     if lm.verdict != "ok" and not refuted(report, lm):
         return Verdict(
             verdict="suspicious",
-            confidence=round(0.25 + 0.35 * lm.confidence * (1 - 0.5 * cov), 3),
+            confidence=round(0.25 + 0.3 * lm.confidence * (1 - 0.5 * cov), 3),
             reason=f"{checked} The LM judge finds it {lm.verdict}: {lm.reason}",
         )
     if lm.verdict != "ok":

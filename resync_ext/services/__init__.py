@@ -232,6 +232,7 @@ class Services:
             judge,
             self.queue,
             reject_confidence=self.app.audit_reject_confidence,
+            flag_confidence=self.app.audit_flag_confidence,
             events_path=self.data_dir / "audit" / "passes.jsonl",
             claims=self._build_claims(),
         )

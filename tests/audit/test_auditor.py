@@ -74,21 +74,24 @@ async def test_each_verdict_sets_state_and_files_doubtful_ones(
     summary = await auditor.run_pass()
     assert (summary.audited, summary.ok, summary.flagged, summary.rejected, summary.errors) == (
         4,
-        1,
         2,
+        1,
         1,
         0,
     )
     states = {w: (await store.get(i)).metadata.state for w, i in ids.items()}
+    # A doubt under the flag confidence (0.6) is kept, its verdict recorded for spot checks.
     assert states == {
         "good": "audited_ok",
         "doubtful": "flagged",
         "wrong": "rejected_by_auditor",
-        "unsure": "flagged",
+        "unsure": "audited_ok",
     }
+    kept = (await store.get(ids["unsure"])).metadata.audit
+    assert (kept.verdict, kept.confidence, kept.reason) == ("incorrect", 0.5, "probably wrong")
     assert summary.batch is not None
     batch = await queue.get_batch(summary.batch)
-    assert {i.memory_id for i in batch.items} == {ids["doubtful"], ids["unsure"]}
+    assert {i.memory_id for i in batch.items} == {ids["doubtful"]}
     item = next(i for i in batch.items if i.memory_id == ids["doubtful"])
     assert (item.verdict, item.confidence, item.reason) == (
         "suspicious",
@@ -178,3 +181,17 @@ async def test_a_decision_recorded_before_a_crash_is_reapplied(
     metrics = await service.metrics()
     assert metrics["by_state"]["rejected"] == 1
     assert metrics["decisions"] == {"rejected": 1}
+
+
+async def test_the_flag_confidence_decides_what_reaches_the_queue(
+    empty_store: Any, tmp_path: Path
+) -> None:
+    # The same weak doubt (incorrect at 0.5): kept at the default, queued when a team trusts its
+    # judge LM with a lower flag confidence.
+    for flag_confidence, state in ((0.6, "audited_ok"), (0.5, "flagged")):
+        memory_id = await add(empty_store, f"unsure question {flag_confidence}")
+        queue = ReviewQueue(tmp_path / str(flag_confidence))
+        auditor = Auditor(empty_store, ScriptedJudge(), queue, flag_confidence=flag_confidence)
+        await auditor.audit_memory(memory_id)
+        assert (await empty_store.get(memory_id)).metadata.state == state
+        assert (memory_id in await queue.memory_ids()) == (state == "flagged")

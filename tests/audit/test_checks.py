@@ -8,7 +8,7 @@ import pytest
 
 from resync_ext.agents.errors import JudgeOutputError
 from resync_ext.audit.checks import run_checks
-from resync_ext.audit.judge import CheckedJudge, Verdict
+from resync_ext.audit.judge import CheckedJudge, Verdict, is_flag
 
 EVIDENCE = [
     {
@@ -123,7 +123,9 @@ async def test_the_lm_weighs_what_the_checks_cannot_see_not_what_they_verified()
     # A doubt about the cause stays the LM's call: flagged, never removed on its word alone.
     cause = ScriptedLM({"verdict": "incorrect", "confidence": 0.9, "reason": "the cause is wrong"})
     v = await judge(cause, GOOD)
-    assert v.verdict == "suspicious" and v.confidence <= 0.6 and "the cause is wrong" in v.reason
+    assert v.verdict == "suspicious" and v.confidence <= 0.55 and "the cause is wrong" in v.reason
+    # Recorded, not queued: a small model doubted nearly every correct answer (tests/judge_set).
+    assert not is_flag(v)
     # "ORA-01017 is not in the evidence": the checks verified it is; the doubt is refuted.
     wrong = ScriptedLM(
         {"verdict": "suspicious", "confidence": 0.8, "reason": "ORA-01017 is not in the evidence"}
