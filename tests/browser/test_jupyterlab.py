@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 
 from tests.browser.labconfig import quiet_lab
-from tests.kernel.widgets.server import LM_JUDGE, REPO, RunningServer, resync_server, seed_batch
+from tests.kernel.widgets.server import (
+    LM_JUDGE,
+    MODEL_QUESTION,
+    REPO,
+    RunningServer,
+    resync_server,
+    seed_batch,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -38,7 +45,7 @@ LAB_CONFIG = {
     "LabApp.check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",
     "LabApp.extension_manager": "readonly",
 }
-QUESTION = "Why did PAYROLL_EXTRACT fail last night?"
+QUESTION = MODEL_QUESTION  # no known issue applies: the model answers, in Markdown
 REVIEWED = "What is wrong with the DAILY_PAY stream?"
 
 
@@ -111,17 +118,17 @@ async def test_chat_notebook_streams_an_answer_into_the_page(lab: RunningServer)
         await box.press("Enter")
         turn = page.locator(".resync-turn").filter(has_text=QUESTION)
         answer = turn.locator(".resync-answer")
-        await answer.filter(has_text="Confirm with the application owner").wait_for()
+        await answer.filter(has_text="then watch the job").wait_for()
         await turn.filter(has_text="remembered as").wait_for()
         await page.screenshot(path=str(SHOTS / "chat.png"))
-        assert await answer.locator("strong", has_text="PAYROLL_EXTRACT").count() == 1
-        assert await answer.locator("code", has_text="ORA-01017").count() == 1
+        assert await answer.locator("strong", has_text="FACT_SALES_LOAD").count() == 1
+        assert await answer.locator("code", has_text="v$session").count() == 1
         # The evidence is one click away, behind one row.
-        assert "✓ get_job_log(" not in await turn.inner_text()
+        assert "✓ lookup_known_issue(" not in await turn.inner_text()
         await turn.locator(".resync-evidence").get_by_text("Evidence:").click()
-        await turn.get_by_text("✓ get_job_log(").first.wait_for()
+        await turn.get_by_text("✓ lookup_known_issue(").first.wait_for()
         text = await turn.inner_text()
-        assert "✓ get_job_log(" in text, text
+        assert "✓ lookup_known_issue(" in text, text
         assert await box.input_value() == "", "the box is cleared for the next question"
 
 

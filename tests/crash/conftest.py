@@ -34,6 +34,9 @@ def server(
         "audit_interval_min": 0.0,
         "report_cron": "",
         "agents_config": str(REPO / "config" / "runtime.json"),
+        # The scripted judge is trusted with the review queue, as a capable judge LM would be:
+        # its doubt alone (at most 0.55) files the memory, so every judged memory is flagged.
+        "audit_flag_confidence": 0.3,
     }
     srv = ServerProcess(tmp_path_factory.mktemp("crash"), traits, fresh_lm_cache=True)
     srv.start()

@@ -43,6 +43,9 @@ def resync_config(resync_config: dict[str, Any], sim: Any, lm_stub: OpenAIStub) 
         "lm_timeout": LM_TIMEOUT_S,
         "tws_breaker_reset_s": BREAKER_COOL_DOWN_S,
         "open_memory": True,
+        # The scripted judge is trusted with the review queue, as a capable judge LM would be:
+        # its doubt alone (at most 0.55) files the memory, so a pass's outcome shows it judged.
+        "audit_flag_confidence": 0.3,
     }
 
 

@@ -20,6 +20,7 @@ from resync_ext.redact import mask_secrets
 from tests.faults.conftest import LM_TIMEOUT_S
 from tests.llm.openai_stub import OpenAIStub
 from tests.load.chat_client import (
+    JOB,
     LMScript,
     answer_for,
     ask,
@@ -102,7 +103,7 @@ async def test_garbage_from_the_lm(
     final = frames[-1]
     assert final["type"] == "final" and final["memory_id"], frames
     assert tokens_of(frames) == final["content"]
-    assert final["content"].startswith("PAYROLL_EXTRACT (job stream DAILY_PAY")
+    assert final["content"].startswith(f"{JOB} (job stream DWH_NIGHTLY")
     assert "im_end" not in final["content"] and "verdict" not in final["content"]
     assert final["content"].endswith("were removed; the facts above are what the plan shows.)")
     assert final["grounding"]["regenerated"] == 1 and final["grounding"]["dropped"] >= 1
@@ -128,7 +129,7 @@ async def _new_memories(store: Any, n: int) -> list[str]:
             evidence=[
                 {
                     "tool": "get_job_log",
-                    "args": {"job": "PAYROLL_EXTRACT"},
+                    "args": {"job": JOB},
                     "summary": answer_for(t),
                 }
             ],

@@ -27,9 +27,10 @@ from tests.support import wait_memory
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
+# The model explains only what no known issue does: the demo night's long-running load.
 ANSWER = (
-    "PAYROLL_EXTRACT abended with ORA-01017: the database refused the job's password. "
-    "Fix the credentials in the job's connection settings, then rerun it."
+    "FACT_SALES_LOAD is still running, long past its deadline: it waits for a lock on its table. "
+    "Ask the DBA which session holds the lock, then let the load finish."
 )
 
 
@@ -43,6 +44,11 @@ def reply(body: dict[str, Any]) -> str:
     if "verdict" in json.dumps(body["messages"][0]):
         return json.dumps(VERDICT)  # the auditor's judge
     return ANSWER
+
+
+def _chat_asks(stub: OpenAIStub) -> list[dict[str, Any]]:
+    """The LM requests of chat turns (the auditor's judge asks for a verdict)."""
+    return [b for b in stub.bodies() if "verdict" not in json.dumps(b["messages"][0])]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,8 @@ async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
 ) -> None:
     store = await wait_memory(resync_services, timeout=60)
     ws = await open_chat(jp_ws_fetch)
-    frames = await ask(ws, "t1", "Why did PAYROLL_EXTRACT fail last night? password=hunter2")
+    asked = len(_chat_asks(lm_stub))
+    frames = await ask(ws, "t1", "Why has FACT_SALES_LOAD not finished? password=hunter2")
     kinds = [f["type"] for f in frames]
     assert kinds[-1] == "final", frames
     first_token = kinds.index("token")
@@ -97,8 +104,8 @@ async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
     # The facts are written by code from the evidence, then the model's explanation, checked
     # against the evidence before it is shown (so it comes whole, not word by word).
     assert "".join(tokens) == final["content"]
-    assert final["content"].startswith("PAYROLL_EXTRACT") and final["content"].endswith(ANSWER)
-    assert final["agent"] == "tws-troubleshooter" and final["subject"] == "PAYROLL_EXTRACT"
+    assert final["content"].startswith("FACT_SALES_LOAD") and final["content"].endswith(ANSWER)
+    assert final["agent"] == "tws-troubleshooter" and final["subject"] == "FACT_SALES_LOAD"
     calls = [f for f in frames if f["type"] == "tool_call"]
     results = {f["call_id"]: f for f in frames if f["type"] == "tool_result"}
     assert [c["call_id"] for c in calls] == list(results), "each call gets its result, in order"
@@ -106,17 +113,19 @@ async def test_a_turn_streams_tools_and_tokens_then_final_and_is_remembered(
     assert [e["summary"] for e in final["evidence"]] == [
         results[c["call_id"]]["summary"] for c in calls
     ]
-    assert "get_job_log" in {c["tool"] for c in calls}
+    # The job was read and the known issues searched: none explains a long run.
+    assert {"get_job", "lookup_known_issue"} <= {c["tool"] for c in calls}
     assert final["context"] == []
     # Remembered with its evidence, the secret masked, state new.
     memory = await store.get(final["memory_id"])
     assert memory.metadata.state == "new" and memory.metadata.answer == final["content"]
     assert memory.metadata.evidence == final["evidence"]
     assert "hunter2" not in memory.metadata.question and "hunter2" not in memory.text
-    # Nothing secret reached the LM either.
+    # The model was asked (no known issue explains a long run), and nothing secret reached it.
+    assert len(_chat_asks(lm_stub)) == asked + 1
     assert all("hunter2" not in json.dumps(b) for b in lm_stub.bodies())
     # The next similar question is answered with that memory as context.
-    again = await ask(ws, "t2", "Why did PAYROLL_EXTRACT fail?")
+    again = await ask(ws, "t2", "Why has FACT_SALES_LOAD not finished?")
     assert again[-1]["type"] == "final" and final["memory_id"] in again[-1]["context"]
     assert {"retrieval_ms", "lm_ms", "total_ms", "tools"} <= set(again[-1]["timing"])
     ws.close()

@@ -2,8 +2,10 @@
 
 The scripted LM (served by tests/llm/openai_stub.py on loopback) answers a chat question with a
 sentence that repeats the question's ticket (``ticket s007t2``), so a test can tell whose answer
-reached which socket; the auditor's judge (its system prompt asks for a ``verdict``) gets a valid
-verdict. ``LMScript`` lets a test switch the reply to stall or to garbage while the server runs.
+reached which socket. The question is about the demo night's long run, which no known issue
+explains, so every turn asks the model (a known issue's steps are written by code, no LM call);
+the auditor's judge (its system prompt asks for a ``verdict``) gets a valid verdict. ``LMScript``
+lets a test switch the reply to stall or to garbage while the server runs.
 """
 
 from __future__ import annotations
@@ -19,20 +21,20 @@ import zlib
 from typing import Any
 
 TICKET = re.compile(r"ticket ([a-z0-9]+)")
-JOB = "PAYROLL_EXTRACT"
+JOB = "FACT_SALES_LOAD"
 VERDICT = {"verdict": "suspicious", "confidence": 0.6, "reason": "the rerun advice is not asked"}
 
 
 def question(ticket: str, job: str = JOB) -> str:
     """A troubleshooting question carrying ``ticket`` (lower case: not taken for a job name)."""
-    return f"Why did {job} fail last night? ticket {ticket}"
+    return f"Why has {job} not finished? ticket {ticket}"
 
 
 def answer_for(ticket: str) -> str:
     """The scripted answer to the question with ``ticket``."""
     return (
-        f"Cause: {JOB} abended with ORA-01017 (ticket {ticket}). Next steps: "
-        "1. Fix the password in the job's connection settings. 2. Rerun it after confirming."
+        f"Cause: {JOB} waits for a lock on its target table (ticket {ticket}). Next steps: "
+        "1. Ask the DBA which session holds the lock. 2. Let it finish or end it, then watch it."
     )
 
 

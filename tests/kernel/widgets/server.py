@@ -2,7 +2,8 @@
 
 The TWS simulator (demo scenario) and the loopback LM run in threads of the test process; the
 server reaches them over loopback through the same ``ResyncApp`` settings a user sets. The LM is
-the only scripted part: troubleshooting prompts get ``ANSWER`` streamed word by word, judge
+the only scripted part: troubleshooting prompts get ``ANSWER`` streamed word by word (asked only
+where no known issue applies, e.g. ``MODEL_QUESTION``), judge
 prompts get ``VERDICT`` (or, with ``LoopbackLM.judge = "down"``, a dropped connection, which
 leaves memories ``new`` for one audit pass to file them all into one batch: ``seed_batch``;
 ``judge_delay_s`` makes each verdict take that long, to watch a pass while it runs).
@@ -32,10 +33,13 @@ from resync_ext.tws.simulator.testing import run_in_thread
 from tests.llm.openai_stub import OpenAIStub
 
 REPO = Path(__file__).resolve().parents[3]
+#: The model is asked only where no known issue applies (a known issue's steps are written by
+#: code): on the demo night, about the long-running ``FACT_SALES_LOAD`` (``MODEL_QUESTION``).
+MODEL_QUESTION = "Why has FACT_SALES_LOAD not finished?"
 ANSWER = (
-    "**PAYROLL_EXTRACT** abended with `ORA-01017`: the database refused the job's password.\n\n"
-    "1. Fix the credentials in the job's connection settings.\n"
-    "2. Confirm with the application owner, then rerun it."
+    "**FACT_SALES_LOAD** runs far past its estimate: a lock on its table may hold it.\n\n"
+    "1. Ask the DBA which session holds the lock (`v$session`).\n"
+    "2. Let the load finish, or have the blocking session ended, then watch the job."
 )
 #: The judge as the LM alone: the loopback LM's verdicts are the auditor's. The default judge
 #: starts from deterministic checks that the scripted answer passes; panel tests test the panel.
@@ -49,10 +53,11 @@ VERDICT = {
 
 @dataclass
 class LoopbackLM:
-    """The scripted LM: answers troubleshooting prompts, judges as told, counts judge calls."""
+    """The scripted LM: answers troubleshooting prompts, judges as told, counts its calls."""
 
     judge: str = "suspicious"  # or "down": the judge's connection drops (not cached by DSPy)
     judge_calls: int = 0
+    chat_calls: int = 0  # the troubleshooting prompts answered
     judge_delay_s: float = 0.0
     #: A question's words → the verdict given on it (others get ``VERDICT``).
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,6 +72,7 @@ class LoopbackLM:
             time.sleep(self.judge_delay_s)
             found = (v for words, v in self.verdicts.items() if words in prompt)
             return json.dumps(next(found, VERDICT))
+        self.chat_calls += 1
         if "SLOW" in str(body["messages"][-1].get("content")):
             time.sleep(self.slow_s)
         return ANSWER

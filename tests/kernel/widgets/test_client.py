@@ -10,7 +10,7 @@ import pytest
 
 from resync_ext.kernel.client import ResyncClient, rank_servers
 from resync_ext.kernel.errors import NO_SERVER, ApiError, ServerNotFound, ServerUnreachable
-from tests.kernel.widgets.server import ANSWER, RunningServer, free_port
+from tests.kernel.widgets.server import ANSWER, MODEL_QUESTION, RunningServer, free_port
 
 
 def test_no_server_gives_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +89,7 @@ async def test_chat_socket_streams_a_turn_and_refuses_an_unknown_agent(
     client = server.client()
     async with client.chat("tws-troubleshooter") as conn:
         assert conn.agent is not None and conn.agent["id"] == "tws-troubleshooter"
-        await conn.ask("c1", "Why did PAYROLL_EXTRACT fail?")
+        await conn.ask("c1", MODEL_QUESTION)
         frames = [f async for f in conn.turn_frames("c1")]
     assert conn.closed
     final = frames[-1]
@@ -97,7 +97,7 @@ async def test_chat_socket_streams_a_turn_and_refuses_an_unknown_agent(
     # model's explanation.
     assert final["type"] == "final" and ANSWER in final["content"]
     facts = final["content"].split(ANSWER)[0]
-    assert "PAYROLL_EXTRACT" in facts and "abended" in facts
+    assert "FACT_SALES_LOAD" in facts and "is running since" in facts
     assert "".join(f["content"] for f in frames if f["type"] == "token") == final["content"]
     assert [f["tool"] for f in frames if f["type"] == "tool_call"] == [
         e["tool"] for e in final["evidence"]

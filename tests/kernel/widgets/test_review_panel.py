@@ -77,7 +77,8 @@ def test_cards_filters_decisions_progress_and_archive(
     card = card_for(panel, pay)
     body = card.body.value
     assert "Why did PAYROLL_EXTRACT fail on Monday?" in body
-    assert "<strong>PAYROLL_EXTRACT</strong>" in body  # the answer, as Markdown
+    # The answer, as Markdown: the known issue's steps, written by code, are a numbered list.
+    assert "<li>Check the credentials the job uses" in body
     assert "suspicious" in body and "confidence 60%" in body and VERDICT["reason"] in body
     assert body.count("<details>") >= 2 and "get_job_log" in body  # the evidence rows
     assert "pending" in card.header.value and not card.approve_button.disabled
