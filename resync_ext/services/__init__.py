@@ -279,10 +279,14 @@ class Services:
     async def _warm_model(self) -> None:
         """Load the local model(s) the agents and the judge run on, off the loop, so the first
         question is not the one that waits for the load (a provider LM has nothing to load)."""
+        from resync_ext.agents.errors import AgentConfigError
         from resync_ext.llm import local_engine_of
 
         try:
             ids: list[str | None] = [None, *(a["id"] for a in self.registry.list())]
+        except AgentConfigError:  # no agents yet (already logged): the first question loads it
+            return
+        try:
             engines = {id(e): e for e in map(local_engine_of, map(self.registry.lm_for, ids)) if e}
             for engine in engines.values():
                 await asyncio.to_thread(engine.load)
