@@ -12,8 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.labconfig import quiet_lab
-from tests.browser.test_jupyterlab import LAB_CONFIG, QUESTION, SHOTS, chromium_page, open_and_run
+from tests.browser.test_jupyterlab import LAB_CONFIG, SHOTS, chromium_page, open_and_run
 from tests.kernel.widgets.server import REPO, RunningServer, resync_server
+
+#: A failure a known issue explains: its facts and steps are written by code.
+QUESTION = "Why did PAYROLL_EXTRACT fail last night?"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -176,6 +176,9 @@ def resync_server(
                 "ResyncApp.lm_timeout": 30.0,
                 "ResyncApp.open_memory": True,
                 "ResyncApp.audit_interval_min": 0.0,
+                # The panels review what the scripted judge doubts (0.2 to 0.85): trusted as a
+                # capable judge LM is, its doubt alone reaches the queue (the default: from 0.6).
+                "ResyncApp.audit_flag_confidence": 0.1,
                 "ResyncApp.report_cron": "",
                 "ResyncApp.agents_config": str(agents_config),
                 **(extra or {}),

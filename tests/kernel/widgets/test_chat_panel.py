@@ -120,7 +120,7 @@ async def test_stop_button_cancels_the_running_turn(
     panel: ChatPanel, server: RunningServer
 ) -> None:
     before = remembered(server)
-    view = panel.send("SLOW: what blocks DAILY_PAY?")
+    view = panel.send("SLOW: why has FACT_SALES_LOAD not finished?")
     assert isinstance(view, TurnView)
     await until(lambda: len(view.calls) > 0)  # the turn runs on the server
     panel.stop_button.click()
