@@ -8,6 +8,8 @@ conversation), in process. With the per-turn audit on, every answer is judged ri
 does; the baseline is the same session with the audit off. Figures, each beside its baseline:
 
 - ``chat_turn_median_audit_on`` / ``chat_turn_p90_audit_on``: send → ``final``, seconds;
+- ``chat_model_turn_median_audit_on`` / ``..._p90_...``: the same over the turns the model wrote
+  in (no known issue explained the failure, no follow-up answered from facts alone);
 - ``chat_first_token_median_audit_on``: send → first ``token`` (the code-written facts come first);
 - ``chat_wait_for_model_judge_busy``: how long a chat call waited for the model when it asked
   while a judge call was generating (the gate's own measure); baseline: that judge call's length,
@@ -182,6 +184,8 @@ async def _session(lm: Any, engine: Any, audit: bool, think_s: float) -> dict[st
 
             async def send(frame: Any, seen: dict[str, float] = seen) -> None:
                 seen.setdefault(frame.type, time.perf_counter())
+                if getattr(frame, "stage", None) == "writing":  # the model is asked
+                    seen.setdefault("writing", time.perf_counter())
 
             final = await service.run(
                 "tws-troubleshooter", f"b{n}", question, send, conversation="bench"
@@ -190,6 +194,7 @@ async def _session(lm: Any, engine: Any, audit: bool, think_s: float) -> dict[st
                 {
                     "total": seen["final"] - t0,
                     "first_token": seen.get("token", seen["final"]) - t0,
+                    "model": float("writing" in seen),
                 }
             )
             if audit:
@@ -299,12 +304,26 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     }
     on_total = [t["total"] for t in on["turns"]]
     off_total = [t["total"] for t in off["turns"]]
+    # The turns the model wrote in (no known issue or code-written focus answered them).
+    on_model = [t["total"] for t in on["turns"] if t["model"]] or [0.0]
+    off_model = [t["total"] for t in off["turns"] if t["model"]] or [0.0]
+    model_params = {**params, "model_turns": sum(1 for t in on["turns"] if t["model"])}
     on_first = [t["first_token"] for t in on["turns"]]
     off_first = [t["first_token"] for t in off["turns"]]
     count = "characters / 4 (scripted model)" if quick else "llama.cpp's tokenizer"
     return [
         row("chat_turn_median_audit_on", pct(on_total, 50), "s", pct(off_total, 50), params),
         row("chat_turn_p90_audit_on", pct(on_total, 90), "s", pct(off_total, 90), params),
+        row(
+            "chat_model_turn_median_audit_on",
+            pct(on_model, 50),
+            "s",
+            pct(off_model, 50),
+            model_params,
+        ),
+        row(
+            "chat_model_turn_p90_audit_on", pct(on_model, 90), "s", pct(off_model, 90), model_params
+        ),
         row(
             "chat_first_token_median_audit_on",
             statistics.median(on_first),
