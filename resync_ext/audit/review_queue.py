@@ -100,6 +100,11 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def batch_name(now: datetime | None = None) -> str:
+    """The name of the batch an audit pass files into at ``now`` (one per second, UTC)."""
+    return f"audit-{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%SZ')}"
+
+
 def check_batch_name(name: str) -> str:
     """Return ``name`` if it is a batch name, else raise BadBatchName (before any path is built)."""
     if not isinstance(name, str) or not BATCH_NAME.fullmatch(name):
@@ -217,7 +222,7 @@ class ReviewQueue:
         if not new:
             return None
         when = now or datetime.now(UTC)
-        name = f"audit-{when.strftime('%Y%m%dT%H%M%SZ')}"
+        name = batch_name(when)
 
         def write() -> str:
             path = self._path(name)

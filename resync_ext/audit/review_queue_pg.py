@@ -37,6 +37,7 @@ from resync_ext.audit.review_queue import (
     _apply,
     _check_standing,
     _opinion,
+    batch_name,
     check_batch_name,
 )
 from resync_ext.scheduler_lock import KEEPALIVE, _first_line, _psycopg_url, advisory_key
@@ -207,7 +208,7 @@ class PostgresReviewQueue:
         if not new:
             return None
         when = now or datetime.now(UTC)
-        name = f"audit-{when.strftime('%Y%m%dT%H%M%SZ')}"
+        name = batch_name(when)
 
         def write(conn: Connection) -> str:
             # A second pass in the same second (on any replica) joins the batch; the no-op
