@@ -85,6 +85,8 @@ def resync_config(
         "lm_timeout": 20.0,
         "open_memory": True,
         "agents_config": str(agents_config),
+        # The scripted judge's doubt is queued (as a capable judge LM's would be).
+        "audit_flag_confidence": 0.1,
     }
 
 

@@ -51,6 +51,10 @@ def test_an_lm_that_doubts_every_claim_is_held_back_by_the_checks() -> None:
     checked = scores(turns, asyncio.run(judge_all(CheckedJudge(doubter), turns))[0])
     assert alone["precision"] < 0.5 and alone["recall"] == 1.0
     assert checked["precision"] >= 0.9 and checked["recall"] >= 0.95
-    # One that names nothing cannot be refuted: it flags everything, through the checks too.
+    # One that names nothing cannot be refuted: alone it flags everything; behind the checks its
+    # doubt alone stays under the flag confidence (recorded on the memory, not queued), so the
+    # queue holds what the checks found.
     vague = scripted("incorrect", 0.8)
-    assert scores(turns, asyncio.run(judge_all(CheckedJudge(vague), turns))[0])["fp"] > 50
+    assert scores(turns, asyncio.run(judge_all(vague, turns))[0])["fp"] > 50
+    behind = scores(turns, asyncio.run(judge_all(CheckedJudge(vague), turns))[0])
+    assert behind["fp"] == 0 and behind["recall"] >= 0.95

@@ -388,6 +388,8 @@ def start_server(
             "lm_timeout": 20.0,
             "open_memory": memory,
             "audit_interval_min": 0.0,
+            # The scripted judge's doubts are queued (as a capable judge LM's would be).
+            "audit_flag_confidence": 0.1,
             "report_cron": "",
             "agents_config": str(REPO / "config" / "runtime.json"),
             **resync,
