@@ -383,8 +383,11 @@ class Mem0MemoryStore:
         if count is None:
             raise StoreUnavailable(f"the memory store at {self.location} is not open")
         out: dict[str, int] = {}
-        for state in STATES:
-            out[state] = await self._run(count, {"user_id": self.scope, "state": state})
+        # One snapshot: a memory moving between states while the states are counted one by one
+        # would be counted twice (or not at all), so no state change runs meanwhile.
+        async with self._state_lock:
+            for state in STATES:
+                out[state] = await self._run(count, {"user_id": self.scope, "state": state})
         return out
 
     async def ping(self) -> dict[str, Any]:

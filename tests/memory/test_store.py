@@ -210,6 +210,29 @@ async def test_concurrent_turns_are_all_kept(store: Mem0MemoryStore) -> None:
     assert {m.id for m in listed} == {m.id for m in made}
 
 
+async def test_counts_taken_while_states_change_add_up_to_the_total(
+    store: Mem0MemoryStore,
+) -> None:
+    """A memory moving from one state to another while the states are counted is counted once."""
+    made = [
+        await _add(store, (f"moving question {i}", f"answer {i}"), agent="moving") for i in range(8)
+    ]
+    total = sum((await store.counts()).values())
+
+    async def move() -> None:
+        for state in ("audited_ok", "flagged", "approved", "rejected"):
+            await asyncio.gather(*(store.set_state(m.id, state) for m in made))
+
+    async def count() -> list[int]:
+        seen = []
+        for _ in range(12):
+            seen.append(sum((await store.counts()).values()))
+        return seen
+
+    _, seen = await asyncio.gather(move(), count())
+    assert seen == [total] * len(seen)
+
+
 async def test_ping_counts_the_memories_on_the_engine(store: Mem0MemoryStore) -> None:
     await _add(store, ("is CPU_LNX7 linked?", "yes, since 02:10"), agent="ping")
     total = sum((await store.counts()).values())
