@@ -80,7 +80,7 @@ async def grounded(
     with dspy.context(adapter=compact_adapter()):
         out = await predict.acall(evidence=facts, question=question, avoid="")
     text = clean(out.answer)
-    report = check(text, allowed, question)
+    report = check(text, allowed, question, durations=True)
     stats = Grounding(checked=len(report.claims))
     if report.ok:
         return text, stats
@@ -91,11 +91,11 @@ async def grounded(
     with dspy.context(adapter=compact_adapter()):
         out = await predict.acall(evidence=facts, question=question, avoid=avoid)
     text = clean(out.answer)
-    report = check(text, allowed, question)
+    report = check(text, allowed, question, durations=True)
     stats.checked += len(report.claims)
     if report.ok:
         return text, stats
-    kept, dropped = drop_unsupported(text, allowed, question)
+    kept, dropped = drop_unsupported(text, allowed, question, durations=True)
     stats.dropped = len(dropped)
     return (kept + "\n" + REMOVED_NOTE).strip(), stats
 
@@ -221,8 +221,12 @@ class EvidenceAgent(dspy.Module):
                 drafted = await self.answer_with_tools(rec, question)
                 if drafted is not None:
                     allowed = evidence_texts(rec.evidence)
-                    text, dropped = drop_unsupported(clean(drafted), allowed, question)
-                    stats = Grounding(checked=len(check(drafted, allowed, question).claims))
+                    text, dropped = drop_unsupported(
+                        clean(drafted), allowed, question, durations=True
+                    )
+                    stats = Grounding(
+                        checked=len(check(drafted, allowed, question, durations=True).claims)
+                    )
                     stats.dropped = len(dropped)
                     if dropped:
                         text = (text + "\n" + REMOVED_NOTE).strip()

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
-ClaimKind = Literal["name", "code", "return_code", "time"]
+from resync_ext.agents import durations as _durations
+
+ClaimKind = Literal["name", "code", "return_code", "time", "duration"]
 
 # Error codes of the products a job log speaks for: Oracle/SQL*Plus (ORA-, SP2-, TNS-), HWA
 # (AWSxxxnnnE), DB2 (SQLnnnnN), and the generic PREFIX-nnnn shape most products use.
@@ -140,8 +142,10 @@ def _times(text: str, tz: tzinfo | None) -> set[str]:
     return keys
 
 
-def claims(text: str) -> list[Claim]:
-    """Return the checkable claims of ``text`` in reading order, each once."""
+def claims(text: str, *, durations: bool = False) -> list[Claim]:
+    """Return the checkable claims of ``text`` in reading order, each once. ``durations`` adds
+    lengths of time ("6 hours"): checked in a model's text, where the code-written facts shown
+    with it are evidence too (the facts' own durations are worked out from clock times)."""
     found: list[Claim] = []
     seen: set[tuple[str, str]] = set()
 
@@ -171,6 +175,9 @@ def claims(text: str) -> list[Claim]:
         raw = m.group(1)
         if _is_name(raw):
             add("name", raw, _norm(raw))
+    if durations:
+        for raw, seconds, precision in _durations.spans(text):
+            add("duration", raw, f"{seconds:g}/{precision:g}")
     return found
 
 
@@ -190,6 +197,7 @@ class Evidence:
         self.rcs = {m.group(1) for m in _RC.finditer(text)}
         self.rcs |= {m.group(1) for m in _RC_EVIDENCE.finditer(text)}
         self.times = _times(text, tz)
+        self.durations = _durations.stated(text)
 
     def supports(self, claim: Claim) -> bool:
         """Tell whether ``claim`` appears in the evidence."""
@@ -199,6 +207,9 @@ class Evidence:
             return claim.key in self.rcs
         if claim.kind == "time":
             return claim.key in self.times
+        if claim.kind == "duration":
+            seconds, precision = (float(x) for x in claim.key.split("/"))
+            return _durations.supported(seconds, precision, self.durations)
         key = claim.key
         if key in self.tokens:
             return True
@@ -208,11 +219,16 @@ class Evidence:
 
 
 def check(
-    answer: str, evidence: Sequence[str], question: str = "", *, tz: tzinfo | None = None
+    answer: str,
+    evidence: Sequence[str],
+    question: str = "",
+    *,
+    tz: tzinfo | None = None,
+    durations: bool = False,
 ) -> GroundingReport:
     """Check every claim of ``answer`` against ``evidence`` and ``question``."""
     index = Evidence([*evidence, question], tz)
-    found = claims(answer)
+    found = claims(answer, durations=durations)
     return GroundingReport(found, [c for c in found if not index.supports(c)])
 
 
@@ -305,7 +321,12 @@ def trim_incomplete(text: str) -> str:
 
 
 def drop_unsupported(
-    text: str, evidence: Sequence[str], question: str = "", *, tz: tzinfo | None = None
+    text: str,
+    evidence: Sequence[str],
+    question: str = "",
+    *,
+    tz: tzinfo | None = None,
+    durations: bool = False,
 ) -> tuple[str, list[Claim]]:
     """Remove the sentences of ``text`` that carry an unsupported claim; return what was cut."""
     index = Evidence([*evidence, question], tz)
@@ -314,14 +335,34 @@ def drop_unsupported(
     for line in text.splitlines():
         parts = []
         for sentence in sentences(line):
-            bad = [c for c in claims(sentence) if not index.supports(c)]
+            bad = [c for c in claims(sentence, durations=durations) if not index.supports(c)]
             if bad:
                 dropped += bad
             else:
                 parts.append(sentence)
         if parts:
             kept_lines.append(" ".join(parts))
-    return "\n".join(kept_lines), dropped
+    return "\n".join(renumber(kept_lines) if dropped else kept_lines), dropped
+
+
+_NUMBERED = re.compile(r"^(\s*)(\d+)([.)]\s)")
+
+
+def renumber(lines: list[str]) -> list[str]:
+    """Number each run of numbered list lines 1, 2, 3 again (from the run's first number), so a
+    list whose step was dropped does not read "1., 3."."""
+    out: list[str] = []
+    expected: int | None = None
+    for line in lines:
+        m = _NUMBERED.match(line)
+        if m is None:
+            expected = None
+            out.append(line)
+            continue
+        number = int(m.group(2)) if expected is None else expected
+        out.append(f"{m.group(1)}{number}{m.group(3)}{line[m.end() :]}")
+        expected = number + 1
+    return out
 
 
 def evidence_texts(evidence: Sequence[Mapping[str, Any]]) -> list[str]:

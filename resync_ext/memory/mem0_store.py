@@ -379,13 +379,10 @@ class Mem0MemoryStore:
 
     async def counts(self) -> dict[str, int]:
         """Return the number of memories in each state."""
-        count = self._mem.vector_store.count if self._mem is not None else None
-        if count is None:
+        if (count := self._mem.vector_store.count if self._mem is not None else None) is None:
             raise StoreUnavailable(f"the memory store at {self.location} is not open")
         out: dict[str, int] = {}
-        # One snapshot: a memory moving between states while the states are counted one by one
-        # would be counted twice (or not at all), so no state change runs meanwhile.
-        async with self._state_lock:
+        async with self._state_lock:  # one snapshot: a memory changing state is counted once
             for state in STATES:
                 out[state] = await self._run(count, {"user_id": self.scope, "state": state})
         return out

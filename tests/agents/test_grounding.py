@@ -127,3 +127,44 @@ def test_a_sentence_cut_by_the_token_budget_is_removed() -> None:
     )
     assert trim_incomplete("It failed. Then the") == "It failed."
     assert trim_incomplete("It failed.") == "It failed."
+
+
+def test_a_dropped_step_leaves_the_list_numbered_in_order() -> None:
+    kept, dropped = drop_unsupported(
+        "Next steps:\n1. Check AGT_LNX02.\n2. Restart LOAD_SALES.\n3. Rerun the stream.",
+        ["KPI_DASHBOARD on AGT_LNX02"],
+    )
+    assert kept == "Next steps:\n1. Check AGT_LNX02.\n2. Rerun the stream."
+    assert [c.text for c in dropped] == ["LOAD_SALES"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "fits"),
+    [
+        ("It has run for about 2 hours.", True),  # 1 h 58 min, rounded to the hour
+        ("It has run for 1 h 58 min.", True),
+        ("It has run for 1 hour and 58 minutes.", True),
+        ("It has run for 118 minutes.", True),
+        ("Its estimate is 20 min.", True),
+        ("Its estimate is twenty minutes.", True),
+        ("It has run for 6 hours.", False),
+        ("It has run for 1 h 20 min.", False),  # written to the minute: a minute's slack
+        ("It usually takes 45 minutes.", False),
+        ("It will need half an hour more.", False),
+        ("It may take 3 days.", False),
+    ],
+)
+def test_a_duration_is_grounded_by_one_the_facts_give_at_the_precision_written(
+    answer: str, fits: bool
+) -> None:
+    facts = ["It has been running for 1 h 58 min, against an estimate of PT20M."]
+    report = check(answer, facts, durations=True)
+    assert [c.kind for c in report.claims] == ["duration"]
+    assert report.ok is fits, report.unsupported
+
+
+def test_words_that_only_look_like_durations_are_not_claims() -> None:
+    text = "As I am at AWSBHT001E since 02:10, rc 12 on the 1st; 3 ms; 10am; JOB_3H; 64 KiB."
+    assert [c for c in claims(text, durations=True) if c.kind == "duration"] == []
+    # Off unless asked: code-written facts state durations worked out from clock times.
+    assert [c.kind for c in claims("It ran for 6 hours.")] == []

@@ -283,3 +283,25 @@ async def test_react_mode_drives_the_same_tools(tools: Any, events: Events) -> N
     assert "return code 12" in result.evidence[0]["summary"]
     assert result.answer == "PAYROLL_EXTRACT abended with return code 12."
     assert "".join(t["content"] for t in events.of("token")) == result.answer
+
+
+@pytest.mark.asyncio
+async def test_a_duration_the_facts_do_not_give_is_removed(registry: Any, tools: Any) -> None:
+    # The long run: the facts say how long it has run and how that compares with its usual run.
+    # A small model turns the ratio into an hours figure that no fact gives; a rounding of the
+    # facts' own duration is fine.
+    first = "Why: it passed the maximum allowed duration of 6 hours."
+    second = (
+        "Why: it has run for about 2 hours, far past its estimate.\n"
+        "It usually needs 45 minutes, so it may be stuck on a lock."
+    )
+    lm = _lm(first, second)
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="Why is KPI_DASHBOARD still running?")
+    assert "It has been running for 1 h 58 min, against an estimate of 20 min" in result.answer
+    assert len(lm.history) == 2
+    _, retry = _prompt(lm)
+    assert "Avoid: 6 hours" in retry
+    assert "6 hours" not in result.answer and "45 minutes" not in result.answer
+    assert "Why: it has run for about 2 hours, far past its estimate." in result.answer
+    assert result.prediction.grounding["dropped"] == 1
