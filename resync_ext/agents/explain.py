@@ -254,6 +254,8 @@ class EvidenceAgent(dspy.Module):
             body, stats = await grounded(
                 self.explain, facts=facts, question=question, allowed=allowed, on_tool=on_tool
             )
+        if not head and body == REMOVED_NOTE:
+            body = f"{facts}\n{REMOVED_NOTE}"  # all the model wrote was cut: show what it read
         answer = "\n".join(x for x in [*head, without(body, head)] if x).strip() or facts
         rest = answer[len(shown) :] if shown and answer.startswith(shown) else answer
         for i, line in enumerate(rest.split("\n")):

@@ -8,11 +8,13 @@ and the facts asked for, written by code from this turn's evidence, and needs no
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from resync_ext.agents.evidence import clip, decisive_lines
 from resync_ext.agents.investigate import Investigation, failed, ref
-from resync_ext.agents.verdict import job_line, status_words
+from resync_ext.agents.times import Clock, instant
+from resync_ext.agents.verdict import job_line, runs_line, status_words
 
 MAX_SUCCESSORS = 8
 MAX_LOG_LINES = 4
@@ -25,6 +27,10 @@ def focused_lines(inv: Investigation) -> list[str] | None:
     if inv.focus is None or not inv.jobs or inv.missing or inv.ambiguous:
         return None
     job = inv.jobs[0]
+    if inv.focus == "past_day" and ran_last_night(job):
+        return None  # "why did it fail last night?": the current plan's run is the one asked about
+    if inv.focus in ("earlier", "past_day"):
+        return _earlier(job)
     lines = [job_line(job)]
     if inv.focus == "blocks":
         lines += _blocks(inv, job)
@@ -77,3 +83,33 @@ def _log(inv: Investigation, job: dict[str, Any]) -> list[str]:
         title,
         *(f'- "{clip(x, 180)}"' for x in ranked),
     ]
+
+
+def ran_last_night(job: dict[str, Any]) -> bool:
+    """Tell whether the job's run in the current plan falls on yesterday or last night, on the
+    engine's clock (from midnight yesterday to noon today); True when its times are unknown."""
+    clock = Clock.of(job)
+    stamps = [t for t in (instant(job.get(k)) for k in ("end", "start")) if t]
+    if clock.now is None or not stamps:
+        return True
+    today = clock.now.astimezone(clock.tz).date()
+    since = datetime.combine(today - timedelta(days=1), time(0), clock.tz)
+    until = datetime.combine(today, time(12), clock.tz)
+    return any(since <= t < until for t in stamps)
+
+
+def _earlier(job: dict[str, Any]) -> list[str]:
+    # The REST API reads one plan at a time and lists no archived plans: what ran before the
+    # current plan is not evidence here, and tonight's run must not pass for it.
+    name = job.get("name")
+    lines = [
+        f"Resync reads only the current plan, so it cannot tell how {name} ran in an earlier plan.",
+        f"In the current plan: {job_line(job)}",
+    ]
+    if (runs := runs_line(job)) is not None:
+        lines.append(runs)
+    lines.append(
+        "To see an earlier run, open an archived plan in the Dynamic Workload Console, or in "
+        f"conman select it with `setsym` (`listsym` lists them), then `showjobs {ref(job)}`."
+    )
+    return lines

@@ -21,7 +21,7 @@ from resync_ext.agents.evidence import candidate_names
 conversation_subject: ContextVar[str | None] = ContextVar("conversation_subject", default=None)
 # "it", "its", "that job / failure / stream", "the same one": the question points back.
 _BACK = re.compile(r"\b(it|its|that|this|these|those|them|they|same)\b", re.I)
-Focus = Literal["blocks", "log"]
+Focus = Literal["blocks", "log", "earlier", "past_day"]
 _FOCUS: list[tuple[Focus, re.Pattern[str]]] = [
     (
         "blocks",
@@ -49,10 +49,29 @@ def asked_names(question: str, subject: str | None = None) -> list[str]:
 _WHOLE = re.compile(r"\b(why|cause\w*|wrong|fix\w*|fail\w*|abend\w*|error\w*)\b", re.I)
 
 
+# A run before the current plan's. "The day before", "the previous plan", "last week" always mean
+# one; "yesterday" or "last night" may be the current plan's own night run (asked at 07:30 about
+# a job that ran at 23:00), unless the question compares ("too", "again", "what about").
+_EARLIER = re.compile(
+    r"\b(?:the (?:night|day) before|day before yesterday|(?:previous|earlier|prior|archived) "
+    r"(?:plans?|days?|weeks?)|last (?:week|month|plan)|(?:\d+|two|three|four|five|six|seven) "
+    r"days ago)\b",
+    re.I,
+)
+_PAST_DAY = re.compile(r"\b(?:yesterday|last night|previous night)\b", re.I)
+_COMPARE = re.compile(r"\b(?:too|also|as well|again|what about|how about|and|before)\b", re.I)
+
+
 def focus_of(question: str, *, follow_up: bool = False) -> Focus | None:
     """Return what a question asks about one object, when it asks one thing: what it
     ``blocks`` (holds up), or its ``log``; None for the whole story (why, what to do). A
-    follow-up ("and what does that failure hold up?") is focused even when it says "failure"."""
+    follow-up ("and what does that failure hold up?") is focused even when it says "failure".
+    A question about a run before the current plan's is ``earlier`` (Resync reads the current
+    plan only); ``past_day`` when it names yesterday or last night, which may be tonight's run."""
+    if _EARLIER.search(question):
+        return "earlier"
+    if _PAST_DAY.search(question):
+        return "earlier" if follow_up or _COMPARE.search(question) else "past_day"
     hits = [name for name, pattern in _FOCUS if pattern.search(question)]
     if len(hits) != 1 or (not follow_up and _WHOLE.search(question)):
         return None

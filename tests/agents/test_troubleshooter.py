@@ -8,6 +8,7 @@ import pytest
 from dspy.utils.dummies import DummyLM
 
 from resync_ext.agents.adapter import compact_adapter
+from resync_ext.agents.focus import ran_last_night
 from resync_ext.agents.runner import run_agent_streaming
 from tests.agents.conftest import Events
 
@@ -305,3 +306,69 @@ async def test_a_duration_the_facts_do_not_give_is_removed(registry: Any, tools:
     assert "6 hours" not in result.answer and "45 minutes" not in result.answer
     assert "Why: it has run for about 2 hours, far past its estimate." in result.answer
     assert result.prediction.grounding["dropped"] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_follow_up_about_yesterday_is_not_answered_with_tonights_run(
+    registry: Any, tools: Any
+) -> None:
+    # Tonight's abend, its cause and steps are not yesterday's: the answer says what it cannot
+    # read, shows tonight's run as tonight's, and names where an earlier run can be seen.
+    lm = _lm("Why: it failed yesterday with ORA-01017 too.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, lm, question="What about yesterday?", subject="DAILY_PAY.PAYROLL_EXTRACT"
+    )
+    lines = result.answer.splitlines()
+    assert lines[0] == (
+        "Resync reads only the current plan, so it cannot tell how PAYROLL_EXTRACT ran in an "
+        "earlier plan."
+    )
+    assert lines[1].startswith("In the current plan: PAYROLL_EXTRACT (job stream DAILY_PAY")
+    assert "abended with return code 12 at 23:01 CET on 23 Nov" in lines[1]
+    assert "setsym" in lines[-1] and "showjobs DAILY_PAY.PAYROLL_EXTRACT" in lines[-1]
+    assert "ORA-01017" not in result.answer and "Next steps" not in result.answer
+    assert lm.history == []
+
+
+@pytest.mark.asyncio
+async def test_last_night_asked_the_morning_after_is_the_current_plans_run(
+    registry: Any, tools: Any
+) -> None:
+    lm = _lm("unused")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, lm, question="Why did PAYROLL_EXTRACT fail last night?"
+    )
+    assert result.answer.startswith("PAYROLL_EXTRACT (job stream DAILY_PAY")
+    assert 'Cause: the job log says "ORA-01017' in result.answer
+
+
+@pytest.mark.parametrize(
+    ("stamps", "expected"),
+    [
+        ({"end": "2026-11-23T22:01:10Z"}, True),  # 23:01 CET yesterday
+        ({"start": "2026-11-24T03:00:00Z"}, True),  # 04:00 CET this morning
+        ({"end": "2026-11-22T21:00:00Z"}, False),  # the evening before yesterday
+        ({"start": "2026-11-24T12:30:00Z"}, False),  # this afternoon: not last night
+        ({}, True),  # not run: nothing says another plan is meant
+    ],
+)
+def test_a_run_is_last_nights_on_the_engines_clock(stamps: dict[str, str], expected: bool) -> None:
+    job = {"as_of": "2026-11-24T07:30:00Z", "time_zone": "Europe/Rome", **stamps}
+    assert ran_last_night(job) is expected
+
+
+@pytest.mark.asyncio
+async def test_when_all_the_model_wrote_is_removed_the_facts_it_read_are_shown(
+    registry: Any, tools: Any
+) -> None:
+    # An overview asked of the troubleshooter has no code-written lines: if the guard cuts the
+    # whole explanation, the note must not point at "the facts above" with nothing above it.
+    lm = _lm("LOAD_INVENTORY failed at 03:12.", "LOAD_INVENTORY failed at 03:12.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question="What failed last night?")
+    assert "LOAD_INVENTORY" not in result.answer
+    assert result.answer.startswith("Plan: 15 jobs")
+    assert "DAILY_PAY.PAYROLL_EXTRACT (ABEND, return code 12)" in result.answer
+    assert result.answer.endswith("the facts above are what the plan shows.)")

@@ -182,6 +182,11 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     assert _final(sixth)["content"].endswith(EXPLANATION)
     seventh = _final(await _ask(ws, "c7", "Is it at risk?"))
     assert seventh["subject"] == "FACT_SALES_LOAD"
+    # Yesterday's run is in an earlier plan: tonight's facts are not passed off as its.
+    eighth = _final(await _ask(ws, "c8", "and what about yesterday?"))
+    assert eighth["subject"] == "FACT_SALES_LOAD"
+    assert eighth["content"].startswith("Resync reads only the current plan"), eighth["content"]
+    assert "In the current plan: FACT_SALES_LOAD" in eighth["content"]
     # The model's prompt starts with the same fixed instructions every turn (llama.cpp reuses
     # their evaluation); nothing of the conversation is put before them.
     chat = [b["messages"] for b in lm_stub.bodies() if not _is_judge(b)]
