@@ -32,6 +32,8 @@ def focused_lines(inv: Investigation) -> list[str] | None:
     if inv.focus in ("earlier", "past_day"):
         return _earlier(job)
     lines = [job_line(job)]
+    if inv.focus == "runs":
+        return [*lines, _runs(job)]
     if inv.focus == "blocks":
         lines += _blocks(inv, job)
     else:
@@ -113,3 +115,16 @@ def _earlier(job: dict[str, Any]) -> list[str]:
         f"conman select it with `setsym` (`listsym` lists them), then `showjobs {ref(job)}`."
     )
     return lines
+
+
+def _runs(job: dict[str, Any]) -> str:
+    """Say whether the job was rerun in the current plan, and how that went."""
+    if (said := runs_line(job)) is not None:
+        return said
+    # The plan holds a run record for every job, started or not: only its times say it ran.
+    runs = int(job.get("runs") or 0)
+    if runs <= 1 and not (job.get("start") or job.get("end")):
+        return "It has not started yet in the current plan, so it has not been rerun."
+    if runs <= 1:
+        return "It has not been rerun in the current plan: this is its only run."
+    return f"It has run {runs} times in the current plan, and no run before the last failed."

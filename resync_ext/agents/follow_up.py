@@ -21,7 +21,7 @@ from resync_ext.agents.evidence import candidate_names
 conversation_subject: ContextVar[str | None] = ContextVar("conversation_subject", default=None)
 # "it", "its", "that job / failure / stream", "the same one": the question points back.
 _BACK = re.compile(r"\b(it|its|that|this|these|those|them|they|same)\b", re.I)
-Focus = Literal["blocks", "log", "earlier", "past_day"]
+Focus = Literal["blocks", "log", "runs", "earlier", "past_day"]
 _FOCUS: list[tuple[Focus, re.Pattern[str]]] = [
     (
         "blocks",
@@ -31,6 +31,16 @@ _FOCUS: list[tuple[Focus, re.Pattern[str]]] = [
         ),
     ),
     ("log", re.compile(r"\b(log|logs|stdlist|output)\b", re.I)),
+    # "has it been rerun?", "did the rerun work?", "how many times did it run?"; not "should I
+    # rerun it?", which asks what to do (the whole story).
+    (
+        "runs",
+        re.compile(
+            r"\b(?:has|have|was|were|did|is)\b[\w ]{0,30}\b(?:rerun|re-run|retried|run again)\b"
+            r"|\bthe (?:rerun|re-run|last run|earlier runs?)\b|\bhow many (?:times|runs)\b",
+            re.I,
+        ),
+    ),
 ]
 
 
@@ -59,7 +69,7 @@ _EARLIER = re.compile(
     re.I,
 )
 _PAST_DAY = re.compile(r"\b(?:yesterday|last night|previous night)\b", re.I)
-_COMPARE = re.compile(r"\b(?:too|also|as well|again|what about|how about|and|before)\b", re.I)
+_COMPARE = re.compile(r"\b(?:too|also|as well|again|what about|how about)\b|^\W*and\b", re.I)
 
 
 def focus_of(question: str, *, follow_up: bool = False) -> Focus | None:

@@ -107,7 +107,8 @@ def runs_line(j: dict[str, Any]) -> str | None:
             "successfully, so it has recovered."
         )
     if failed(last):
-        return f"It has been rerun {len(runs) - 1} times and every run failed."
+        times = "once" if len(runs) == 2 else f"{len(runs) - 1} times"
+        return f"It has been rerun {times} and every run failed."
     return f"It is being rerun after an earlier run {status_words(first)}{rc}."
 
 

@@ -70,6 +70,17 @@ async def test_rules_on_each_night(registry: Any, night: dict[str, Any]) -> None
         # Still failing after two reruns.
         r = await _ask(registry, tools, "What happened to CRM_DEDUP?")
         assert "It has been rerun 2 times and every run failed." in r.answer
+        # Asked only about its reruns: the status line and the reruns, not the whole story.
+        r = await _ask(registry, tools, "Has CRM_DEDUP been rerun?")
+        assert r.answer.splitlines()[1:] == ["It has been rerun 2 times and every run failed."]
+        r = await _ask(registry, tools, "Was CRM_CONTACT_SYNC rerun?")
+        assert "the rerun completed successfully, so it has recovered" in r.answer
+        r = await _ask(registry, tools, "Has CRM_LEAD_SCORE been rerun?")
+        assert r.answer.endswith(
+            "It has not started yet in the current plan, so it has not been rerun."
+        )
+        r = await _ask(registry, tools, "Has CRM_MAIL_BATCH been rerun?")
+        assert r.answer.endswith("It has not been rerun in the current plan: this is its only run.")
         # A transient error that was retried and recovered is not the cause; the fatal one is.
         r = await _ask(registry, tools, "Why did CRM_MAIL_BATCH abend?")
         assert 'Cause: the job log says "01:15:02 ERROR ORA-01653' in r.answer

@@ -97,6 +97,9 @@ async def test_turns_over_the_cap_wait_in_order_and_hear_their_position_move() -
         ("What else does that failure hold up?", ["PAYROLL_EXTRACT"], "blocks"),
         ("what about that stream?", ["PAYROLL_EXTRACT"], None),
         ("Why did it fail?", ["PAYROLL_EXTRACT"], None),
+        ("has it been rerun?", ["PAYROLL_EXTRACT"], "runs"),
+        ("did the rerun work?", ["PAYROLL_EXTRACT"], "runs"),
+        ("should I rerun it?", ["PAYROLL_EXTRACT"], None),
         # A run before the current plan's: Resync cannot read it, and says so.
         ("What about yesterday?", ["PAYROLL_EXTRACT"], "earlier"),
         ("Did it fail last night too?", ["PAYROLL_EXTRACT"], "earlier"),
@@ -104,6 +107,12 @@ async def test_turns_over_the_cap_wait_in_order_and_hear_their_position_move() -
         ("how did it run in the previous plan?", ["PAYROLL_EXTRACT"], "earlier"),
         # Last night may be the current plan's own night: the job's times decide.
         ("Why did SALES_STAGE fail last night?", ["SALES_STAGE"], "past_day"),
+        (
+            "Why did SALES_STAGE and FACT_LOAD fail last night?",
+            ["SALES_STAGE", "FACT_LOAD"],
+            "past_day",
+        ),
+        ("and SALES_STAGE yesterday?", ["SALES_STAGE"], "earlier"),
         # A new explicit name switches the subject; a loose phrase without pointing back too.
         ("Why did SALES_STAGE abend?", ["SALES_STAGE"], None),
         ("what about the dw extract job?", ["dw extract"], None),
