@@ -98,8 +98,7 @@ def runs_line(j: dict[str, Any]) -> str | None:
     bad = [r for r in runs[:-1] if failed(r)]
     if not bad:
         return None
-    last = runs[-1]
-    first = bad[0]
+    last, first = runs[-1], bad[0]
     rc = f" with return code {first['return_code']}" if first.get("return_code") is not None else ""
     if last.get("internal_status") in HEALTHY or last.get("status") in HEALTHY:
         return (
