@@ -13,8 +13,8 @@ from typing import Any
 
 from resync_ext.agents.evidence import clip, decisive_lines
 from resync_ext.agents.investigate import Investigation, failed, ref
-from resync_ext.agents.times import Clock, instant
-from resync_ext.agents.verdict import job_line, runs_line, status_words
+from resync_ext.agents.times import Clock, instant, span
+from resync_ext.agents.verdict import duration_line, job_line, runs_line, status_words
 
 MAX_SUCCESSORS = 8
 MAX_LOG_LINES = 4
@@ -34,6 +34,8 @@ def focused_lines(inv: Investigation) -> list[str] | None:
     lines = [job_line(job)]
     if inv.focus == "runs":
         return [*lines, _runs(job)]
+    if inv.focus == "times":
+        return [*lines, *_times(job)]
     if inv.focus == "blocks":
         lines += _blocks(inv, job)
     else:
@@ -128,3 +130,16 @@ def _runs(job: dict[str, Any]) -> str:
     if runs <= 1:
         return "It has not been rerun in the current plan: this is its only run."
     return f"It has run {runs} times in the current plan, and no run before the last failed."
+
+
+def _times(job: dict[str, Any]) -> list[str]:
+    """Say when the job started and ended in the current plan, and how long it ran."""
+    clock = Clock.of(job)
+    start, end = instant(job.get("start")), instant(job.get("end"))
+    if start is None:
+        return ["It has not started yet in the current plan."]
+    if end is None:  # running: the status line says since when; the elapsed time follows
+        return [x for x in [duration_line(job)] if x] or [f"It started at {clock.at(start)}."]
+    took = span((end - start).total_seconds())
+    begun, ended = clock.at(start, ago=False), clock.at(end, ago=False)
+    return [f"It ran for {took}: it started at {begun} and ended at {ended}."]

@@ -21,7 +21,7 @@ from resync_ext.agents.evidence import candidate_names
 conversation_subject: ContextVar[str | None] = ContextVar("conversation_subject", default=None)
 # "it", "its", "that job / failure / stream", "the same one": the question points back.
 _BACK = re.compile(r"\b(it|its|that|this|these|those|them|they|same)\b", re.I)
-Focus = Literal["blocks", "log", "runs", "earlier", "past_day"]
+Focus = Literal["blocks", "log", "runs", "times", "earlier", "past_day"]
 _FOCUS: list[tuple[Focus, re.Pattern[str]]] = [
     (
         "blocks",
@@ -31,6 +31,16 @@ _FOCUS: list[tuple[Focus, re.Pattern[str]]] = [
         ),
     ),
     ("log", re.compile(r"\b(log|logs|stdlist|output)\b", re.I)),
+    # "when did it start?", "how long did it run?": what happened, not a forecast ("when will
+    # it finish?" is the whole story, with its deadline).
+    (
+        "times",
+        re.compile(
+            r"\b(?:when|what time) (?:did|was|has)\b|\bhow long (?:did|has|was)\b"
+            r"|\b(?:start|end|finish|run) time\b",
+            re.I,
+        ),
+    ),
     # "has it been rerun?", "did the rerun work?", "how many times did it run?"; not "should I
     # rerun it?", which asks what to do (the whole story).
     (

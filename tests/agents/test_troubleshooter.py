@@ -372,3 +372,32 @@ async def test_when_all_the_model_wrote_is_removed_the_facts_it_read_are_shown(
     assert result.answer.startswith("Plan: 15 jobs")
     assert "DAILY_PAY.PAYROLL_EXTRACT (ABEND, return code 12)" in result.answer
     assert result.answer.endswith("the facts above are what the plan shows.)")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("question", "subject", "told"),
+    [
+        (
+            "when did it start?",
+            "DAILY_PAY.PAYROLL_EXTRACT",
+            "It ran for 1 min: it started at 23:00 CET on 23 Nov and ended at 23:01 CET on 23 Nov.",
+        ),
+        (
+            "How long has KPI_DASHBOARD been running?",
+            None,
+            "It has been running for 1 h 58 min, against an estimate of 20 min: 5.9 times longer "
+            "than expected.",
+        ),
+        ("what time did PAYROLL_CALC start?", None, "It has not started yet in the current plan."),
+    ],
+)
+async def test_a_question_about_a_jobs_times_gets_them_without_the_model(
+    registry: Any, tools: Any, question: str, subject: str | None, told: str
+) -> None:
+    lm = _lm("Why: it started at 21:00.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question=question, subject=subject)
+    lines = result.answer.splitlines()
+    assert len(lines) == 2 and lines[1] == told, result.answer
+    assert lm.history == []

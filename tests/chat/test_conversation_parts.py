@@ -100,6 +100,9 @@ async def test_turns_over_the_cap_wait_in_order_and_hear_their_position_move() -
         ("has it been rerun?", ["PAYROLL_EXTRACT"], "runs"),
         ("did the rerun work?", ["PAYROLL_EXTRACT"], "runs"),
         ("should I rerun it?", ["PAYROLL_EXTRACT"], None),
+        ("when did it start?", ["PAYROLL_EXTRACT"], "times"),
+        ("how long did it run?", ["PAYROLL_EXTRACT"], "times"),
+        ("when will it finish?", ["PAYROLL_EXTRACT"], None),
         # A run before the current plan's: Resync cannot read it, and says so.
         ("What about yesterday?", ["PAYROLL_EXTRACT"], "earlier"),
         ("Did it fail last night too?", ["PAYROLL_EXTRACT"], "earlier"),
