@@ -58,11 +58,17 @@ def _blocks(inv: Investigation, job: dict[str, Any]) -> list[str]:
         lines.append(f"- {ref(s)} {status_words(s)}{mark}")
     if len(succ) > MAX_SUCCESSORS:
         lines.append(f"- and {len(succ) - MAX_SUCCESSORS} more")
+    verb = "is" if len(critical) == 1 else "are"
     if critical and failed(job):
         lines.append(
-            f"{len(critical)} of them {'is' if len(critical) == 1 else 'are'} critical: they "
-            f"cannot start until {job.get('name')} is fixed and rerun."
+            f"{len(critical)} of them {verb} critical: {'it' if verb == 'is' else 'they'} "
+            "cannot start until "
+            f"{job.get('name')} is fixed and rerun."
         )
+    elif critical:
+        lines.append(f"{len(critical)} of them {verb} critical.")
+    else:  # "is the successor critical?" is asked as often as what it blocks
+        lines.append("It is not a critical job." if len(succ) == 1 else "None of them is critical.")
     return lines
 
 

@@ -136,8 +136,8 @@ class Investigation:
         if not self.jobs or focus is None:
             return
         key = ref(self.jobs[0])
-        if focus == "blocks" and key not in self.deps:
-            await self._dependencies(key, walk=False)
+        if focus == "blocks":  # all it holds up, three levels down: a critical job may be last
+            await self._dependencies(key, walk=False, depth=3)
         elif focus == "log" and key not in self.logs:
             log = await self.rec.call("get_job_log", job=key, summary=log_sentence)
             if not is_error(log):
@@ -287,9 +287,10 @@ class Investigation:
             key, log_text, internal or j.get("status"), sub, j.get("return_code")
         )
 
-    async def _dependencies(self, key: str, *, walk: bool) -> None:
+    async def _dependencies(self, key: str, *, walk: bool, depth: int = 1) -> None:
         """Read ``key``'s dependencies; for a held job walk up to the root cause (R4)."""
-        deps = await self.rec.call("get_dependencies", job=key, summary=deps_text)
+        more = {"depth": depth} if depth > 1 else {}
+        deps = await self.rec.call("get_dependencies", job=key, summary=deps_text, **more)
         if is_error(deps):
             return
         self.deps[key] = deps

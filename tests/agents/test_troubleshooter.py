@@ -401,3 +401,24 @@ async def test_a_question_about_a_jobs_times_gets_them_without_the_model(
     lines = result.answer.splitlines()
     assert len(lines) == 2 and lines[1] == told, result.answer
     assert lm.history == []
+
+
+@pytest.mark.asyncio
+async def test_what_a_failure_holds_up_reaches_the_critical_job_further_down(
+    registry: Any, tools: Any
+) -> None:
+    # PAYROLL_REPORT (critical) waits for PAYROLL_CALC, which waits for PAYROLL_EXTRACT: asked
+    # whether what it blocks is critical, "PAYROLL_CALC is not" would hide the one that is.
+    lm = _lm("unused")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, lm, question="is the successor critical?", subject="DAILY_PAY.PAYROLL_EXTRACT"
+    )
+    assert result.answer.splitlines()[1:] == [
+        "2 jobs wait for PAYROLL_EXTRACT:",
+        "- DAILY_PAY.PAYROLL_CALC is held, waiting for its dependencies",
+        "- DAILY_PAY.PAYROLL_REPORT is held, waiting for its dependencies, critical",
+        "1 of them is critical: it cannot start until PAYROLL_EXTRACT is fixed and rerun.",
+    ]
+    result = await run_agent_streaming(agent, lm, question="What does LOAD_SALES block?")
+    assert result.answer.splitlines()[-1] == "It is not a critical job."

@@ -84,7 +84,7 @@ async def test_follow_ups_stay_on_the_job_and_each_stage_shows(lab: RunningServe
 
         blocks = await _ask(page, "What does it block?")
         text = await blocks.inner_text()  # type: ignore[attr-defined]
-        assert "1 job waits for PAYROLL_EXTRACT" in text and "PAYROLL_CALC" in text, text
+        assert "3 jobs wait for PAYROLL_EXTRACT" in text and "PAYROLL_CALC" in text, text
         assert "about PAYROLL_EXTRACT" in text
         log = await _ask(page, "And its log?")
         text = await log.inner_text()  # type: ignore[attr-defined]

@@ -141,7 +141,13 @@ async def test_follow_ups_are_about_the_first_turns_job_until_a_new_name(
     assert (two["subject"], two["conversation"]) == ("PAYROLL_EXTRACT", conversation)
     lines = two["content"].splitlines()
     assert lines[0].startswith("PAYROLL_EXTRACT (job stream DAILY_PAY"), lines
-    assert "1 job waits for PAYROLL_EXTRACT:" in lines and "PAYROLL_CALC" in two["content"]
+    # Everything downstream, not only its successor: PAYROLL_TAX and PAYROLL_POST wait for it
+    # through PAYROLL_CALC.
+    assert "3 jobs wait for PAYROLL_EXTRACT:" in lines, lines
+    assert "- DAILY_PAY.PAYROLL_CALC is held, waiting for its dependencies" in lines
+    assert "- DAILY_PAY.PAYROLL_TAX is held, waiting for its dependencies" in lines
+    assert "- DAILY_PAY.PAYROLL_POST is held, waiting for its dependencies" in lines
+    assert lines[-1] == "None of them is critical.", lines
     # What it holds up, not the whole story again: no log quote, no model explanation.
     assert "ORA-01017" not in two["content"] and EXPLANATION not in two["content"]
     assert _chat_calls(lm_stub) == calls_before, "a focused follow-up needs no model call"
