@@ -34,6 +34,7 @@ from resync_ext.agents.plan_text import (
     stream_sentence,
     summary_text,
 )
+from resync_ext.agents.prompts import prompt_waiters
 from resync_ext.agents.toolbox import ToolRecorder, error_text, is_error
 
 FAILED = {"ERROR", "ABEND", "FAIL"}
@@ -204,6 +205,8 @@ class Investigation:
                 if hit and not is_error(res):
                     self.resource_rows.append(hit[0])
                     self.subjects.append(name)
+                elif held := await prompt_waiters(self.rec, name):  # a prompt jobs wait for
+                    found += [("job", j) for j in held]
                 else:
                     await self._missing(name)
             else:

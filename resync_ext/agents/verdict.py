@@ -8,7 +8,6 @@ after these lines (resync_ext.agents.explain), and the grounding guard checks wh
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from resync_ext.agents.evidence import (
     where,
 )
 from resync_ext.agents.investigate import Investigation, failed, ref
+from resync_ext.agents.steps import fill
 from resync_ext.agents.times import Clock
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -383,18 +383,9 @@ def next_steps(inv: Investigation) -> list[str]:
     cause = next((j for j in inv.chain if failed(j)), inv.chain[-1] if inv.chain else subject)
     about = cause if inv.issues.get(ref(cause)) else subject
     match = inv.issues.get(ref(about)) or {}
-    steps = [_fill(step_text(x), about) for x in (match.get("next_steps") or [])[:3]]
+    steps = [fill(step_text(x), about) for x in (match.get("next_steps") or [])[:3]]
     steps = [x if x.endswith((".", "!", "?")) else x + "." for x in steps if x]
     if not steps:
         return []
     title = "Next steps:" if about is subject else f"Next steps, for {about.get('name')}:"
     return [title, *(f"{n}. {x}" for n, x in enumerate(steps, 1))]
-
-
-def _fill(step: str, job: dict[str, Any]) -> str:
-    """A known-issue step with its command placeholders for this job filled in (``<ws>``,
-    ``<js>``/``<stream>``, ``<job>``), the others (a domain, a count) left for the operator."""
-    names = {"ws": job.get("workstation"), "js": job.get("stream"), "stream": job.get("stream")}
-    names["job"] = job.get("name")
-    filled = re.sub(r"<(ws|js|stream|job)>", lambda m: str(names[m[1]] or m[0]), step)
-    return " ".join(filled.split())

@@ -155,7 +155,8 @@ class Dependency(_Model):
         if kind == "RESOURCE":
             return f"resource {self.name} (needs {self.quantity}, available {self.available})"
         if kind == "PROMPT":
-            return f"prompt {self.prompt_name or ''} {self.text or ''}".strip()
+            text = " ".join((self.text or "").split())
+            return f"prompt {self.prompt_name or '?'}" + (f' ("{text}")' if text else "")
         if kind == "FILE":
             path = (self.file or {}).get("fileName") or (self.file or {}).get("name") or "?"
             return f"file {path}"

@@ -10,6 +10,7 @@ from dspy.utils.dummies import DummyLM
 from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.focus import ran_last_night
 from resync_ext.agents.runner import run_agent_streaming
+from resync_ext.agents.steps import fill
 from tests.agents.conftest import Events
 
 ANSWER = "Why: the database refused the login.\nNext steps:\n1. Check the credentials."
@@ -422,3 +423,42 @@ async def test_what_a_failure_holds_up_reaches_the_critical_job_further_down(
     ]
     result = await run_agent_streaming(agent, lm, question="What does LOAD_SALES block?")
     assert result.answer.splitlines()[-1] == "It is not a critical job."
+
+
+@pytest.mark.asyncio
+async def test_a_prompt_asked_by_name_is_found_through_the_job_it_holds(
+    registry: Any, tools: Any
+) -> None:
+    # The plan lists no prompts: "not in the current plan" would be false. The job held for it
+    # names it, and the known issue's reply command gets its name.
+    lm = _lm("unused")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, lm, question="Why is the CONFIRM_GL_CLOSE prompt still open?"
+    )
+    assert "not in the current plan" not in result.answer
+    assert result.answer.startswith("GL_POST (job stream GL_CLOSE")
+    assert (
+        'GL_POST waits for prompt CONFIRM_GL_CLOSE ("Has finance approved the GL close?").'
+        in result.answer.splitlines()
+    )
+    assert "2. Reply (`reply CONFIRM_GL_CLOSE;y`) once approved." in result.answer
+    assert lm.history == []
+    # A name that is no prompt either is still said to be missing.
+    result = await run_agent_streaming(agent, lm, question="Why is CONFIRM_XX_CLOSE open?")
+    assert result.answer.startswith("CONFIRM_XX_CLOSE is not in the current plan")
+
+
+def test_a_steps_placeholders_are_this_jobs_names() -> None:
+    job = {
+        "name": "GL_POST",
+        "stream": "GL_CLOSE",
+        "workstation": "AGT_LNX01",
+        "unresolved_dependencies": ['prompt CONFIRM_GL_CLOSE ("Approved?")'],
+    }
+    assert fill("Reply (`reply <prompt>;y`) on <ws>, then <js>.<job>  <domain>", job) == (
+        "Reply (`reply CONFIRM_GL_CLOSE;y`) on AGT_LNX01, then GL_CLOSE.GL_POST <domain>"
+    )
+    # Two prompts: which one is meant is not for code to guess.
+    two = {**job, "unresolved_dependencies": ["prompt A_OK", "prompt B_OK"]}
+    assert fill("reply <prompt>;y", two) == "reply <prompt>;y"
