@@ -77,6 +77,9 @@ def _log(inv: Investigation, job: dict[str, Any]) -> list[str]:
     cause = next((j for j in inv.chain if failed(j)), None)
     key = ref(job) if ref(job) in inv.logs or cause is None else ref(cause)
     log = inv.logs.get(key)
+    started = next((j for j in [job, *inv.chain] if ref(j) == key), job)
+    if log is None and not (started.get("start") or started.get("end")):
+        return [f"{key} has not started yet in the current plan, so it has no log."]
     if log is None:
         return [f"The log of {key} could not be read."]
     # A bare "ERROR:" says nothing the next line does not: lines with a message only.

@@ -285,8 +285,9 @@ def facts_lines(inv: Investigation) -> list[str]:
         lines.append(f"{name} matches several jobs: {', '.join(refs)}. Which one do you mean?")
     if inv.overview_used:
         return lines
-    for row in inv.stations:
-        lines.append(station_line(row, inv.station_jobs.get(str(row.get("name"))) or []))
+    for row in inv.stations:  # a workstation asked about; a job's own comes after its story
+        if str(row.get("name")) in inv.station_jobs:
+            lines.append(station_line(row, inv.station_jobs[str(row.get("name"))]))
     for s in inv.streams:
         lines.append(stream_line(s, inv.stream_jobs.get(str(s.get("name"))) or []))
     for r in inv.resource_rows:
@@ -311,7 +312,7 @@ def facts_lines(inv: Investigation) -> list[str]:
     if waits:
         lines.append(waits)
     for row in inv.stations:
-        if row.get("name") == end.get("workstation") and end is not subject:
+        if row.get("name") == end.get("workstation") and row.get("name") not in inv.station_jobs:
             lines.append(station_line(row, []))
     if inv.resources and inv.resources.startswith("Exhausted"):
         lines.append(inv.resources)

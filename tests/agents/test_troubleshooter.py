@@ -462,3 +462,29 @@ def test_a_steps_placeholders_are_this_jobs_names() -> None:
     # Two prompts: which one is meant is not for code to guess.
     two = {**job, "unresolved_dependencies": ["prompt A_OK", "prompt B_OK"]}
     assert fill("reply <prompt>;y", two) == "reply <prompt>;y"
+
+
+@pytest.mark.asyncio
+async def test_the_log_of_a_job_that_has_not_started_is_said_not_to_exist(
+    registry: Any, tools: Any
+) -> None:
+    lm = _lm("unused")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, lm, question="and its log?", subject="GL_CLOSE.GL_POST"
+    )
+    assert result.answer.splitlines()[-1] == (
+        "GL_CLOSE.GL_POST has not started yet in the current plan, so it has no log."
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_jobs_workstation_is_said_once_after_the_job(registry: Any, tools: Any) -> None:
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(
+        agent, _lm("unused"), question="Why is BACKUP_FILES not running?"
+    )
+    lines = result.answer.splitlines()
+    assert lines[0].startswith("BACKUP_FILES (job stream WIN_BACKUP"), lines
+    stations = [x for x in lines if x.startswith("Workstation ")]
+    assert stations == ["Workstation AGT_WIN02 has problems: unlinked."], lines
