@@ -41,4 +41,14 @@ class Analyzer(EvidenceAgent):
         return health
 
     def head(self, found: PlanHealth) -> list[str]:
-        return list(found.lines)
+        return [*found.lines, "Nothing needs doing."] if _quiet(found) else list(found.lines)
+
+    def wants_model(self, found: PlanHealth) -> bool:
+        # A quiet plan needs no advice: asked anyway, a small model wrote generic checks, or
+        # "no issues" on a night with blockers.
+        return not _quiet(found)
+
+
+def _quiet(found: PlanHealth) -> bool:
+    """Nothing failed, and nothing is late, long, blocked or exhausted: no section but that."""
+    return found.lines == ["No job failed."]

@@ -17,6 +17,8 @@ import dspy
 
 from resync_ext.agents.explain import EvidenceAgent
 from resync_ext.agents.investigate import Investigation
+from resync_ext.agents.overview import overview_lines
+from resync_ext.agents.settled import all_well
 from resync_ext.agents.toolbox import ToolFn, ToolRecorder
 from resync_ext.agents.tooling import react_tools
 from resync_ext.agents.verdict import facts_lines, needs_explanation, next_steps
@@ -70,15 +72,21 @@ class Troubleshooter(EvidenceAgent):
         return inv
 
     def head(self, found: Investigation) -> list[str]:
+        if found.overview_used:
+            return overview_lines(found)
         lines = facts_lines(found)
-        if lines and not needs_explanation(found) and not found.missing and found.jobs:
+        done = not needs_explanation(found) and not found.missing and bool(found.jobs)
+        if lines and (done or all_well(found)):
             lines.append("Nothing needs doing.")
         return [*lines, *next_steps(found)] if lines else lines
 
     def wants_model(self, found: Investigation) -> bool:
-        # A known issue's cause and steps are the whole explanation: the model is asked only
-        # where none applies (and it is most of a turn's time on two cores).
-        return needs_explanation(found) and not next_steps(found)
+        # A known issue's cause and steps are the whole explanation, and what is fine needs
+        # none: the model is asked only where neither applies (and it is most of a turn's time
+        # on two cores).
+        if found.overview_used:
+            return not overview_lines(found)  # the plan could not be summarised at all
+        return needs_explanation(found) and not all_well(found) and not next_steps(found)
 
     async def answer_with_tools(self, rec: ToolRecorder, question: str) -> str | None:
         out = await self.react.acall(question=question)

@@ -68,6 +68,21 @@ def clean(text: str) -> str:
     return trim_incomplete(trim_repetition(text or ""))
 
 
+def tidy(text: str, instructions: str) -> str:
+    """Clean model output, and drop what is not an answer: sentences that repeat the model's own
+    instructions ("Name only jobs, codes and times that appear in the findings:", "At most three
+    steps.") and a line announcing a list that does not follow ("…due to the following issues:")."""
+    rules = [x for x in sentences(instructions) if len(x.split()) >= 3 and "<" not in x]
+    lines = without(clean(text), rules).splitlines()
+    kept = []
+    for i, line in enumerate(lines):
+        after = next((x for x in lines[i + 1 :] if x.strip()), "")
+        if line.rstrip().endswith(":") and not _LIST_MARK_START.match(after):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
 async def grounded(
     predict: Any,
     *,
@@ -79,7 +94,8 @@ async def grounded(
     """Ask ``predict`` to explain ``facts``; return its text checked against ``allowed``."""
     with dspy.context(adapter=compact_adapter()):
         out = await predict.acall(evidence=facts, question=question, avoid="")
-    text = clean(out.answer)
+    instructions = str(getattr(getattr(predict, "signature", None), "instructions", "") or "")
+    text = tidy(out.answer, instructions)
     report = check(text, allowed, question, durations=True)
     stats = Grounding(checked=len(report.claims))
     if report.ok:
@@ -90,7 +106,7 @@ async def grounded(
     _log.info("Resync grounding: asking again without %s", avoid)
     with dspy.context(adapter=compact_adapter()):
         out = await predict.acall(evidence=facts, question=question, avoid=avoid)
-    text = clean(out.answer)
+    text = tidy(out.answer, instructions)
     report = check(text, allowed, question, durations=True)
     stats.checked += len(report.claims)
     if report.ok:
@@ -138,6 +154,7 @@ def without(text: str, shown: Sequence[str]) -> str:
     return "\n".join(lines).strip()
 
 
+_LIST_MARK_START = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 #: A list mark or a label ("Why:", "Cause:") at a sentence's start.
 _LEAD = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*(?:(?:why|cause|reason|because)\s*:\s*)?", re.I)
 #: Share of a sentence's six-word runs found in the facts that makes it a copy of them.
@@ -254,8 +271,6 @@ class EvidenceAgent(dspy.Module):
             body, stats = await grounded(
                 self.explain, facts=facts, question=question, allowed=allowed, on_tool=on_tool
             )
-        if not head and body == REMOVED_NOTE:
-            body = f"{facts}\n{REMOVED_NOTE}"  # all the model wrote was cut: show what it read
         answer = "\n".join(x for x in [*head, without(body, head)] if x).strip() or facts
         rest = answer[len(shown) :] if shown and answer.startswith(shown) else answer
         for i, line in enumerate(rest.split("\n")):

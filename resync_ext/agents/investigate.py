@@ -244,7 +244,7 @@ class Investigation:
     async def overview(self) -> None:
         """Start from the plan summary; look into the first failed jobs."""
         self.overview_used = True
-        s = await self.rec.call("plan_summary", summary=lambda r: clip(summary_text(r), 300))
+        s = await self.rec.call("plan_summary", summary=lambda r: clip(summary_text(r), 900))
         if is_error(s):
             self.facts.append(f"The plan could not be read: {error_text(s)}.")
             return

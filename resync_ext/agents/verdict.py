@@ -124,8 +124,10 @@ def duration_line(j: dict[str, Any]) -> str | None:
     )
     if ratio and float(ratio) >= 1.5:
         text += f": {ratio} times longer than expected"
-    elif ratio is not None:
-        text += ", within its estimate"
+    elif ratio is not None:  # rounded to a tenth: 1.0 is about the estimate
+        r = float(ratio)
+        text += ", within its estimate" if r < 1 else ", about its estimate" if r == 1 else ""
+        text += f", a little past its estimate ({ratio} times)" if r > 1 else ""
     if j.get("max_duration_exceeded"):
         text += "; it is past its maximum duration"
     return text + "."

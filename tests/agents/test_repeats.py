@@ -33,3 +33,24 @@ def test_a_restated_verdict_and_a_copied_list_line_are_dropped_an_explanation_st
 def test_short_sentences_and_new_wording_are_kept() -> None:
     model = "It is held.\nRerun FIN_AP_EXTRACT once the listener answers, then release the chain."
     assert without(model, FACTS) == model
+
+
+def test_the_models_own_instructions_and_an_announced_list_that_never_comes_are_dropped() -> None:
+    from agents.analyzer import SummariseHealth
+    from resync_ext.agents.explain import tidy
+
+    model = (
+        "Blocking the plan tonight is due to the following issues:\n\n"
+        "Next steps:\n1. Check that the file has arrived.\n2. Ask for the prompt's reply.\n\n"
+        "Name only jobs, codes and times that appear in the findings:"
+    )
+    assert tidy(model, SummariseHealth.instructions) == (
+        "Next steps:\n1. Check that the file has arrived.\n2. Ask for the prompt's reply."
+    )
+    from agents.troubleshooter import ExplainEvidence
+
+    said = "Why: the agent is unlinked.\nNext steps:\n1. Link it.\nAt most three steps."
+    assert tidy(said, ExplainEvidence.instructions) == said.rsplit("\n", 1)[0]
+    # Without instructions to compare with, an ordinary answer is left as it is.
+    plain = "Why: the agent is unlinked.\nNext steps:\n1. Link it."
+    assert tidy(plain, "") == plain
