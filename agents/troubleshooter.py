@@ -19,9 +19,10 @@ from resync_ext.agents.explain import EvidenceAgent
 from resync_ext.agents.investigate import Investigation
 from resync_ext.agents.overview import overview_lines
 from resync_ext.agents.settled import all_well
+from resync_ext.agents.steps import next_steps
 from resync_ext.agents.toolbox import ToolFn, ToolRecorder
 from resync_ext.agents.tooling import react_tools
-from resync_ext.agents.verdict import facts_lines, needs_explanation, next_steps
+from resync_ext.agents.verdict import facts_lines, needs_explanation
 
 
 class ExplainEvidence(dspy.Signature):

@@ -332,3 +332,14 @@ def default_summary(tool: str, result: dict[str, Any]) -> str | None:
     if tool == "list_workstations" and isinstance(result.get("items"), list):
         return plan_text.stations_text(result)
     return None
+
+
+def station_issue(problems: list[str]) -> tuple[str, str]:
+    """The status and substatus its jobs get from a workstation's problems, to look up the known
+    issue: unlinked or stopped (waiting for the agent), limit 0 (waiting for the limit), fence."""
+    text = " ".join(problems)
+    if "unlinked" in text or "stopped" in text:
+        return "READY", "READY_WAITING_FOR_AGENT"
+    if "limit 0" in text:
+        return "READY", "READY_WAITING_FOR_LIMIT"
+    return ("FENCE", "") if "fence" in text else ("READY", "")

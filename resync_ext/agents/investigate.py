@@ -25,6 +25,7 @@ from resync_ext.agents.evidence import (
     issue_sentence,
     job_sentence,
     log_sentence,
+    station_issue,
 )
 from resync_ext.agents.follow_up import Focus, asked_names, conversation_subject, focus_of
 from resync_ext.agents.plan_text import (
@@ -386,8 +387,8 @@ class Investigation:
                 + "."
             )
         if row.get("problems"):
-            sub = "READY_WAITING_FOR_AGENT" if "unlinked" in row["problems"] else None
-            await self._known_issue(str(row.get("name")), "", "READY", sub or "", None)
+            status, sub = station_issue(row["problems"])
+            await self._known_issue(str(row.get("name")), "", status, sub, None)
 
 
 def _closest_text(pattern: str, key: str, r: dict[str, Any]) -> str:

@@ -16,11 +16,9 @@ from resync_ext.agents.evidence import (
     decisive_lines,
     duration,
     iso_seconds,
-    step_text,
     where,
 )
 from resync_ext.agents.investigate import Investigation, failed, ref
-from resync_ext.agents.steps import fill
 from resync_ext.agents.times import Clock
 
 # What an internal status means, in words an operator reads (tws-api.md "Statuses").
@@ -368,27 +366,3 @@ def healthy(inv: Investigation) -> bool:
         if s.get("status") in {"HELD", "HOLD"} or s.get("internal_status") == "HOLD"
     ]
     return j.get("internal_status") in HEALTHY and not held
-
-
-def next_steps(inv: Investigation) -> list[str]:
-    """Return the code-written next steps: the known issue's steps for the cause, numbered under
-    a "Next steps" line (empty when no known issue applies, or nothing needs doing).
-
-    The cause is the failed job on a hold chain, else the chain's last job, else the asked job:
-    a held job's generic "fix the predecessor" steps are not what the operator should do. The
-    steps are the product's own knowledge, shown as written: the embedded model, asked to adapt
-    them on the demo night, renumbered them, mixed in other error codes and added a fourth, and
-    spent most of the turn's time doing it.
-    """
-    if not inv.jobs or inv.overview_used or not needs_explanation(inv):
-        return []
-    subject = inv.jobs[0]
-    cause = next((j for j in inv.chain if failed(j)), inv.chain[-1] if inv.chain else subject)
-    about = cause if inv.issues.get(ref(cause)) else subject
-    match = inv.issues.get(ref(about)) or {}
-    steps = [fill(step_text(x), about) for x in (match.get("next_steps") or [])[:3]]
-    steps = [x if x.endswith((".", "!", "?")) else x + "." for x in steps if x]
-    if not steps:
-        return []
-    title = "Next steps:" if about is subject else f"Next steps, for {about.get('name')}:"
-    return [title, *(f"{n}. {x}" for n, x in enumerate(steps, 1))]

@@ -529,3 +529,25 @@ async def test_what_is_fine_is_said_to_be_fine_without_the_model(
     assert facts in result.answer
     assert result.answer.endswith("Nothing needs doing.")
     assert lm.history == [] and "longer than expected" not in result.answer
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("station", "step"),
+    [
+        ("AGT_WIN02", "2. Link it (`link <dom>!AGT_WIN02`) or start it (`start AGT_WIN02`)"),
+        ("AGT_BATCH03", "1. Check the workstation limit and running jobs (`sc AGT_BATCH03`)."),
+        ("AGT_FENCE04", "1. Check the fence with `sc AGT_FENCE04` or `status`."),
+    ],
+)
+async def test_a_workstations_known_problem_gets_its_steps_without_the_model(
+    registry: Any, tools: Any, station: str, step: str
+) -> None:
+    # Asked about an unlinked agent, the small model wrote of "unlinked files".
+    lm = _lm("Why: the workstation has unlinked files.")
+    agent = registry.create("tws-troubleshooter", tools)
+    result = await run_agent_streaming(agent, lm, question=f"Is {station} ok?")
+    lines = result.answer.splitlines()
+    assert lines[0].startswith(f"Workstation {station} has problems:")
+    assert lines[1] == "Next steps:" and any(x.startswith(step) for x in lines[2:]), lines
+    assert lm.history == []
