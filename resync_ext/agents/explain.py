@@ -27,12 +27,14 @@ from typing import Any
 import dspy
 
 from resync_ext.agents.adapter import compact_adapter
+from resync_ext.agents.consistency import drop_contradictions
 from resync_ext.agents.focus import focused_lines
 from resync_ext.agents.follow_up import conversation_subject
 from resync_ext.agents.grounding import (
     check,
     drop_unsupported,
     evidence_texts,
+    renumber,
     sentences,
     trim_incomplete,
     trim_repetition,
@@ -271,6 +273,12 @@ class EvidenceAgent(dspy.Module):
             body, stats = await grounded(
                 self.explain, facts=facts, question=question, allowed=allowed, on_tool=on_tool
             )
+            body, contradicted = drop_contradictions(body, head)
+            if contradicted:  # true names, false statement: dropped as an unsupported one is
+                _log.info("Resync grounding: dropped %s", "; ".join(contradicted))
+                stats.dropped += len(contradicted)
+                body = "\n".join(renumber(body.replace(REMOVED_NOTE, "").strip().splitlines()))
+                body = f"{body}\n{REMOVED_NOTE}".strip()
         answer = "\n".join(x for x in [*head, without(body, head)] if x).strip() or facts
         rest = answer[len(shown) :] if shown and answer.startswith(shown) else answer
         for i, line in enumerate(rest.split("\n")):
