@@ -32,7 +32,7 @@ _ALL_WELL = re.compile(
     re.I,
 )
 _TROUBLE = re.compile(
-    r"^(?:Failed \(|Blockers:|Critical jobs|Running longer than expected:|Exhausted resources:)"
+    r"^(?:Failed \(|Blockers:|Running longer than expected:|Exhausted resources:)"
     r"|abended|failed to launch|waits for|is waiting for|has problems|will miss|has missed|at "
     r"risk|times longer than expected",
     re.M,

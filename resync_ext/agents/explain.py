@@ -156,6 +156,7 @@ def without(text: str, shown: Sequence[str]) -> str:
     return "\n".join(lines).strip()
 
 
+#: A line that is a list item ("- x", "2. y"): what a line ending in ":" announces.
 _LIST_MARK_START = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 #: A list mark or a label ("Why:", "Cause:") at a sentence's start.
 _LEAD = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*(?:(?:why|cause|reason|because)\s*:\s*)?", re.I)

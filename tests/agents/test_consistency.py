@@ -49,6 +49,10 @@ def test_a_sentence_the_facts_contradict_is_found(sentence: str, facts: list[str
         ),
         ("Keep watching it; it is within its estimate.", WITHIN),
         ("A.ONE is the only job that failed tonight.", ["Failed (1):", "- A.ONE (abended)."]),
+        (
+            "Nothing is wrong tonight.",
+            ["No job failed.", "Critical jobs:", "- A.REPORT is on time: it ends 2 h early."],
+        ),
     ],
 )
 def test_a_sentence_that_agrees_with_the_facts_stays(sentence: str, facts: list[str]) -> None:

@@ -92,11 +92,12 @@ async def test_a_turn_leaves_nothing_in_dspys_lm_histories(
         pass
 
     before = len(GLOBAL_HISTORY)
+    # A failure no known issue explains: the model writes in this turn.
     final = await _service(registry, unknown_tools, Store(), lm).run(
-        "tws-troubleshooter", "t3", "Why?", send
+        "tws-troubleshooter", "t3", "Why did PAYROLL_EXTRACT fail?", send
     )
     # Up to 10 000 prompts per history would pile up in a long-running server otherwise.
-    assert final.content == ANSWER
+    assert final.content.endswith("1. Check the credentials.")
     assert lm.history == [] and len(GLOBAL_HISTORY) == before
 
 

@@ -150,7 +150,7 @@ async def test_an_error_frame_is_shown_as_an_error(panel: ChatPanel, server: Run
 async def test_a_socket_lost_mid_turn_ends_it_with_an_error_and_the_next_turn_reconnects(
     panel: ChatPanel,
 ) -> None:
-    view = panel.send("SLOW: is AGT_WIN02 linked?")
+    view = panel.send(f"SLOW: {MODEL_QUESTION}")  # the model writes in this turn
     assert view is not None
     await until(lambda: len(view.calls) > 0)
     panel._conns["auto"].close()  # as when the server goes away
