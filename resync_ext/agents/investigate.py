@@ -276,7 +276,7 @@ class Investigation:
                 )
         rerun = len(j.get("rerun_history") or []) > 1
         if failed(j) or waiting(j) or rerun or j.get("unresolved_dependencies"):
-            await self._dependencies(key, walk=not failed(j))
+            await self._dependencies(key, walk=not failed(j), depth=3 if failed(j) else 1)
         if sub in {"READY_WAITING_FOR_AGENT", "READY_WAITING_FOR_LIMIT"} or internal == "FENCE":
             row = next(
                 (w for w in await self._workstations() if w.get("name") == j.get("workstation")),

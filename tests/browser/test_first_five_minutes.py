@@ -85,7 +85,7 @@ async def test_a_new_user_asks_through_auto_and_reads_answers_in_words(lab: Runn
         # One line: what happened to which job, in the engine's zone and how long ago.
         assert "abended with return code 12 at 23:01 CET on 23 Nov, 9 h ago" in verdict
         assert job.count("ORA-01017: invalid username/password") == 1
-        assert "Blocks 1 job: PAYROLL_CALC." in job
+        assert "Blocks 3 jobs: PAYROLL_CALC, PAYROLL_TAX, PAYROLL_POST." in job, job
 
         for text in (plan, job):
             assert machine_spelling(text) == []
