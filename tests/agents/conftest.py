@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,22 @@ async def tools(sim: Any) -> AsyncIterator[dict[str, Any]]:
     client = TWSClient(sim.url, user=sim.user, password=sim.password)
     yield build_tools(client)
     await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def tools_on(scenario: str) -> AsyncIterator[dict[str, Any]]:
+    """The read-only tools over a simulator serving ``scenario`` (a file of the eval nights)."""
+    from resync_ext.tws.client import TWSClient
+    from resync_ext.tws.simulator.server import start_simulator
+    from resync_ext.tws.tools import build_tools
+
+    running = await start_simulator(SCENARIO.parent / scenario)
+    client = TWSClient(running.url, user=running.user, password=running.password)
+    try:
+        yield build_tools(client)
+    finally:
+        await client.aclose()
+        await running.stop()
 
 
 @pytest.fixture

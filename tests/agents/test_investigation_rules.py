@@ -18,6 +18,7 @@ from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.explain import evidence_texts
 from resync_ext.agents.grounding import check
 from resync_ext.agents.runner import run_agent_streaming
+from tests.agents.conftest import tools_on
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "evals" / "scenarios"
 EXPLAIN = "Why: see the facts above.\nNext steps:\n1. Follow the runbook."
@@ -140,23 +141,14 @@ async def test_the_analyzers_sentence_that_contradicts_its_facts_is_dropped(
 ) -> None:
     # True names, false statement: the facts call DWH_DASH_PUBLISH on time; the model put it at
     # risk (measured with the embedded model on this night). The guard of names cannot see it.
-    from resync_ext.tws.client import TWSClient
-    from resync_ext.tws.simulator.server import start_simulator
-    from resync_ext.tws.tools import build_tools
-
     said = (
         "Why it matters: DWH_EXEC_DASH.DWH_DASH_PUBLISH is at risk of missing its deadline.\n"
         "Next steps:\n1. Watch DWH_NIGHTLY_FACTS.DWH_FACT_SALES until it ends."
     )
-    running = await start_simulator(SCENARIOS / "dwh_runtime.yaml")
-    client = TWSClient(running.url, user=running.user, password=running.password)
-    try:
-        lm = DummyLM([{"answer": said}], adapter=compact_adapter())
-        agent = registry.create("tws-analyzer", build_tools(client))
+    lm = DummyLM([{"answer": said}], adapter=compact_adapter())
+    async with tools_on("dwh_runtime.yaml") as tools:
+        agent = registry.create("tws-analyzer", tools)
         result = await run_agent_streaming(agent, lm, question="Is anything at risk?")
-    finally:
-        await client.aclose()
-        await running.stop()
     assert "DWH_DASH_PUBLISH is on time" in result.answer
     assert "at risk of missing" not in result.answer
     assert "1. Watch DWH_NIGHTLY_FACTS.DWH_FACT_SALES until it ends." in result.answer

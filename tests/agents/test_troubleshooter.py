@@ -11,7 +11,7 @@ from resync_ext.agents.adapter import compact_adapter
 from resync_ext.agents.focus import ran_last_night
 from resync_ext.agents.runner import run_agent_streaming
 from resync_ext.agents.steps import fill
-from tests.agents.conftest import Events
+from tests.agents.conftest import Events, tools_on
 
 ANSWER = "Why: the database refused the login.\nNext steps:\n1. Check the credentials."
 
@@ -516,20 +516,10 @@ async def test_what_is_fine_is_said_to_be_fine_without_the_model(
 ) -> None:
     # Asked about what is fine, a small model wrote "running longer than expected" of a run
     # inside its estimate, or generic checks: it has nothing true to add.
-    from resync_ext.tws.client import TWSClient
-    from resync_ext.tws.simulator.server import start_simulator
-    from resync_ext.tws.tools import build_tools
-    from tests.agents.conftest import SCENARIO
-
-    sim = await start_simulator(SCENARIO.parent / scenario)
-    client = TWSClient(sim.url, user=sim.user, password=sim.password)
-    try:
-        lm = _lm("Why: it is running longer than expected.")
-        agent = registry.create("tws-troubleshooter", build_tools(client))
+    lm = _lm("Why: it is running longer than expected.")
+    async with tools_on(scenario) as tools:
+        agent = registry.create("tws-troubleshooter", tools)
         result = await run_agent_streaming(agent, lm, question=question)
-    finally:
-        await client.aclose()
-        await sim.stop()
     assert facts in result.answer
     assert result.answer.endswith("Nothing needs doing.")
     assert lm.history == [] and "longer than expected" not in result.answer
