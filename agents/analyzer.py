@@ -11,6 +11,7 @@ import dspy
 
 from resync_ext.agents.explain import EvidenceAgent
 from resync_ext.agents.health import PlanHealth
+from resync_ext.agents.overview import EARLIER_PLAN, asks_earlier
 from resync_ext.agents.toolbox import ToolRecorder
 
 
@@ -38,6 +39,8 @@ class Analyzer(EvidenceAgent):
     async def gather(self, rec: ToolRecorder, question: str) -> PlanHealth:
         health = PlanHealth(rec)
         await health.run()
+        if asks_earlier(question):
+            health.lines.insert(0, EARLIER_PLAN)
         return health
 
     def head(self, found: PlanHealth) -> list[str]:
@@ -51,4 +54,4 @@ class Analyzer(EvidenceAgent):
 
 def _quiet(found: PlanHealth) -> bool:
     """Nothing failed, and nothing is late, long, blocked or exhausted: no section but that."""
-    return found.lines == ["No job failed."]
+    return [x for x in found.lines if x != EARLIER_PLAN] == ["No job failed."]

@@ -24,7 +24,7 @@ MIN_LOG_LINE = 12  # characters of message in a log line worth quoting
 def focused_lines(inv: Investigation) -> list[str] | None:
     """Return the lines that answer ``inv``'s focused question, or None when it is not
     focused (or found no job to focus on): then the whole story is the answer."""
-    if inv.focus is None or not inv.jobs or inv.missing or inv.ambiguous:
+    if inv.focus is None or inv.overview_used or not inv.jobs or inv.missing or inv.ambiguous:
         return None
     job = inv.jobs[0]
     if inv.focus == "past_day" and ran_last_night(job):

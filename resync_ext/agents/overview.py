@@ -10,8 +10,22 @@ analyzer, made for the whole plan, gives fix-first order and risks).
 from __future__ import annotations
 
 from resync_ext.agents.evidence import clip, decisive_lines
+from resync_ext.agents.follow_up import focus_of
 from resync_ext.agents.investigate import Investigation, failed, ref
 from resync_ext.agents.verdict import job_line
+
+#: Said before the current plan's facts when a question asks about an earlier one ("what failed
+#: the day before yesterday?", "last week"): the REST API lists no archived plans, and tonight's
+#: facts must not pass for that night's.
+EARLIER_PLAN = (
+    "Resync reads only the current plan, so it cannot tell what happened in an earlier plan. "
+    "This is the current plan:"
+)
+
+
+def asks_earlier(question: str) -> bool:
+    """Tell whether a question about the whole plan asks about a plan before the current one."""
+    return focus_of(question) == "earlier"
 
 
 def overview_lines(inv: Investigation) -> list[str]:
@@ -19,6 +33,8 @@ def overview_lines(inv: Investigation) -> list[str]:
     lines = [f for f in inv.facts if f.startswith(("Plan:", "The plan could not be read"))][:1]
     if not lines:
         return []
+    if inv.focus == "earlier":
+        lines.insert(0, EARLIER_PLAN)
     broken = [j for j in inv.jobs if failed(j)]
     if broken:
         lines.append(f"Failed jobs looked into ({len(broken)}):")
@@ -31,7 +47,7 @@ def overview_lines(inv: Investigation) -> list[str]:
             f'Ask about one of them ("Why did {broken[0].get("name")} fail?") for its cause '
             "and next steps."
         )
-    elif lines[0].startswith("Plan:") and _calm(lines[0]):
+    elif lines[-1].startswith("Plan:") and _calm(lines[-1]):
         lines.append("Nothing needs doing.")
     return lines
 

@@ -545,3 +545,21 @@ async def test_a_workstations_known_problem_gets_its_steps_without_the_model(
     assert lines[0].startswith(f"Workstation {station} has problems:")
     assert lines[1] == "Next steps:" and any(x.startswith(step) for x in lines[2:]), lines
     assert lm.history == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("agent_id", ["tws-troubleshooter", "tws-analyzer"])
+async def test_a_plan_question_about_an_earlier_night_says_what_it_shows_instead(
+    registry: Any, tools: Any, agent_id: str
+) -> None:
+    agent = registry.create(agent_id, tools)
+    lm = _lm("Why: four jobs failed.")
+    earlier = await run_agent_streaming(agent, lm, question="What failed last week?")
+    assert earlier.answer.splitlines()[0] == (
+        "Resync reads only the current plan, so it cannot tell what happened in an earlier "
+        "plan. This is the current plan:"
+    )
+    # Last night, asked the morning after, is the current plan: said without the warning.
+    tonight = await run_agent_streaming(agent, lm, question="What failed last night?")
+    assert "earlier plan" not in tonight.answer
+    assert "PAYROLL_EXTRACT" in tonight.answer
