@@ -133,12 +133,12 @@ class Investigation:
         return self.facts
 
     async def _focused(self, focus: Focus | None) -> None:
-        """Read what a focused question needs that the usual rules skipped for its job: the
-        successors of a job that did not fail, the log of one that did not fail."""
+        """Read what a focused question needs that the usual rules skipped for its job: three
+        levels of successors of a job that did not fail (as a failed job's are), or its log."""
         if not self.jobs or focus is None:
             return
         key = ref(self.jobs[0])
-        if focus == "blocks":  # all it holds up, three levels down: a critical job may be last
+        if focus == "blocks" and not (failed(self.jobs[0]) and key in self.deps):
             await self._dependencies(key, walk=False, depth=3)
         elif focus == "log" and key not in self.logs:
             log = await self.rec.call("get_job_log", job=key, summary=log_sentence)

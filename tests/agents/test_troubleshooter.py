@@ -425,6 +425,8 @@ async def test_what_a_failure_holds_up_reaches_the_critical_job_further_down(
         "- DAILY_PAY.PAYROLL_REPORT is held, waiting for its dependencies, critical",
         "1 of them is critical: it cannot start until PAYROLL_EXTRACT is fixed and rerun.",
     ]
+    # A failed job's dependencies are read three levels down once, not again for the follow-up.
+    assert result.tool_calls.count("get_dependencies") == 1
     result = await run_agent_streaming(agent, lm, question="What does LOAD_SALES block?")
     assert result.answer.splitlines()[-1] == "It is not a critical job."
 
