@@ -77,8 +77,7 @@ def _log(inv: Investigation, job: dict[str, Any]) -> list[str]:
     cause = next((j for j in inv.chain if failed(j)), None)
     key = ref(job) if ref(job) in inv.logs or cause is None else ref(cause)
     log = inv.logs.get(key)
-    started = next((j for j in [job, *inv.chain] if ref(j) == key), job)
-    if log is None and not (started.get("start") or started.get("end")):
+    if log is None and not ran(next((j for j in [job, *inv.chain] if ref(j) == key), job)):
         return [f"{key} has not started yet in the current plan, so it has no log."]
     if log is None:
         return [f"The log of {key} could not be read."]
@@ -96,6 +95,12 @@ def _log(inv: Investigation, job: dict[str, Any]) -> list[str]:
         title,
         *(f'- "{clip(x, 180)}"' for x in ranked),
     ]
+
+
+def ran(job: dict[str, Any]) -> bool:
+    """Tell whether the job has started in the current plan. The plan holds a run record for
+    every job, started or not: only its times say it ran."""
+    return bool(job.get("start") or job.get("end"))
 
 
 def ran_last_night(job: dict[str, Any]) -> bool:
@@ -132,9 +137,8 @@ def _runs(job: dict[str, Any]) -> str:
     """Say whether the job was rerun in the current plan, and how that went."""
     if (said := runs_line(job)) is not None:
         return said
-    # The plan holds a run record for every job, started or not: only its times say it ran.
     runs = int(job.get("runs") or 0)
-    if runs <= 1 and not (job.get("start") or job.get("end")):
+    if runs <= 1 and not ran(job):
         return "It has not started yet in the current plan, so it has not been rerun."
     if runs <= 1:
         return "It has not been rerun in the current plan: this is its only run."

@@ -15,6 +15,7 @@ glued together from a stream and a job (``DAILY_PAY_EXTRACT``) is not.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import re
 from collections import Counter
@@ -197,7 +198,13 @@ class Evidence:
         self.rcs = {m.group(1) for m in _RC.finditer(text)}
         self.rcs |= {m.group(1) for m in _RC_EVIDENCE.finditer(text)}
         self.times = _times(text, tz)
-        self.durations = _durations.stated(text)
+        self._text = text
+
+    @functools.cached_property
+    def durations(self) -> list[float]:
+        """The durations the evidence states, read only when an answer's duration is checked
+        (the auditor's checks and the eval's grading check none)."""
+        return _durations.stated(self._text)
 
     def supports(self, claim: Claim) -> bool:
         """Tell whether ``claim`` appears in the evidence."""

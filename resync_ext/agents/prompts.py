@@ -31,7 +31,13 @@ async def prompt_waiters(rec: ToolRecorder, name: str) -> list[dict[str, Any]]:
     found = []
     for row in rows[:MAX_HELD_READ]:
         job = await rec.call("get_job", job=ref(row), summary=job_sentence)
-        deps = [str(d).split() for d in job.get("unresolved_dependencies") or []]
-        if not is_error(job) and any(d[:2] == ["prompt", name] for d in deps):
+        if not is_error(job) and name in prompt_names(job):
             found.append(job)
     return found
+
+
+def prompt_names(job: dict[str, Any]) -> list[str]:
+    """The prompts a job waits for, from its unresolved dependencies (``prompt NAME ("text")``,
+    as resync_ext.tws.models.Dependency.label writes them)."""
+    labels = [str(d).split() for d in job.get("unresolved_dependencies") or []]
+    return [words[1] for words in labels if len(words) > 1 and words[0] == "prompt"]

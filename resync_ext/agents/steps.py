@@ -12,6 +12,7 @@ from typing import Any
 
 from resync_ext.agents.evidence import step_text
 from resync_ext.agents.investigate import Investigation, failed, ref
+from resync_ext.agents.prompts import prompt_names
 from resync_ext.agents.verdict import needs_explanation
 
 _PLACEHOLDER = re.compile(r"<(ws|js|stream|job|prompt)>")
@@ -20,11 +21,7 @@ _PLACEHOLDER = re.compile(r"<(ws|js|stream|job|prompt)>")
 def fill(step: str, job: dict[str, Any]) -> str:
     """Return ``step`` with ``<ws>``, ``<js>``/``<stream>``, ``<job>`` and ``<prompt>`` filled
     in from ``job`` (each left as written when the job does not say)."""
-    prompts = [
-        d.split()[1]
-        for d in job.get("unresolved_dependencies") or []
-        if str(d).startswith("prompt ") and len(str(d).split()) > 1
-    ]
+    prompts = prompt_names(job)
     names = {
         "ws": job.get("workstation"),
         "js": job.get("stream"),
